@@ -1,0 +1,14 @@
+"""S3FD as syncnet_python ships it (a plain state_dict, keys vgg.*, L2Norm*, extras.*, loc.*, conf.*)."""
+
+from ..weights import WeightSpec
+
+S3FD = WeightSpec(
+    name="s3fd",
+    filename="sfd_face.pth",
+    url="http://www.robots.ox.ac.uk/~vgg/software/lipsync/data/sfd_face.pth",
+    sha256=None,
+    size=None,
+    group="s3fd",
+    note="sha-256 not published; pinned in the lock file on first download",
+)
+WEIGHTS = [S3FD]

@@ -1,0 +1,246 @@
+"""Decoding and encoding through ffmpeg, with errors that name the file and the reason.
+
+Video is streamed frame by frame from an ffmpeg pipe (constant memory whatever the clip
+length). Audio keeps its position on the video's timeline: when the audio stream starts
+later than the video (``-itsoffset``, edit lists), the missing lead is filled with
+silence instead of being dropped the way ``ffmpeg -i x.mp4 out.wav`` drops it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+import numpy as np
+
+from .errors import MediaError
+
+FPS = 25
+SAMPLE_RATE = 16000
+MAX_PIXELS = 4096 * 2304  # frames larger than this are downscaled while decoding (memory bound)
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: str
+    duration: float
+    has_video: bool
+    has_audio: bool
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    video_codec: str = ""
+    video_start: float = 0.0
+    video_duration: float = 0.0
+    audio_codec: str = ""
+    sample_rate: int = 0
+    channels: int = 0
+    audio_start: float = 0.0
+    audio_duration: float = 0.0
+
+    @property
+    def audio_delay(self) -> float:
+        """Seconds by which the audio starts after the first video frame (negative: before)."""
+        if not (self.has_audio and self.has_video):
+            return 0.0
+        return self.audio_start - self.video_start
+
+
+def _ffprobe_json(path: Path) -> dict:
+    cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, check=False, timeout=120)
+    except FileNotFoundError:
+        raise MediaError(str(path), "ffprobe is not installed (apt-get install ffmpeg)") from None
+    if out.returncode != 0:
+        msg = out.stderr.decode(errors="replace").strip().splitlines()
+        raise MediaError(str(path), f"corrupt or unreadable media ({msg[-1] if msg else 'ffprobe failed'})")
+    return json.loads(out.stdout or b"{}")
+
+
+def _rate(text: str) -> float:
+    num, _, den = (text or "0/1").partition("/")
+    try:
+        return float(num) / float(den or 1) if float(den or 1) else 0.0
+    except ValueError:
+        return 0.0
+
+
+def probe(path: "str | os.PathLike") -> MediaInfo:
+    """Describe a media file; raise MediaError for a missing, empty or corrupt one."""
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(str(p), "no such file")
+    if p.is_dir():
+        raise MediaError(str(p), "is a directory, not a media file")
+    if p.stat().st_size == 0:
+        raise MediaError(str(p), "empty file (0 bytes)")
+    data = _ffprobe_json(p)
+    streams = data.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    if video is None and audio is None:
+        raise MediaError(str(p), "no video or audio stream")
+    fmt = data.get("format", {})
+    duration = float(fmt.get("duration") or (video or audio or {}).get("duration") or 0.0)
+    info = dict(path=str(p), duration=duration, has_video=video is not None, has_audio=audio is not None)
+    if video is not None:
+        info.update(
+            width=int(video.get("width", 0)),
+            height=int(video.get("height", 0)),
+            fps=_rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
+            video_codec=video.get("codec_name", ""),
+            video_start=float(video.get("start_time") or 0.0),
+            video_duration=float(video.get("duration") or duration),
+        )
+    if audio is not None:
+        info.update(
+            audio_codec=audio.get("codec_name", ""),
+            sample_rate=int(audio.get("sample_rate") or 0),
+            channels=int(audio.get("channels") or 0),
+            audio_start=float(audio.get("start_time") or 0.0),
+            audio_duration=float(audio.get("duration") or duration),
+        )
+    return MediaInfo(**info)
+
+
+def _decode_size(info: MediaInfo, max_pixels: int) -> tuple:
+    w, h = info.width, info.height
+    if w * h > max_pixels:
+        scale = (max_pixels / (w * h)) ** 0.5
+        w, h = int(w * scale) // 2 * 2, int(h * scale) // 2 * 2
+    return w, h
+
+
+def iter_frames(
+    path: "str | os.PathLike",
+    fps: float = FPS,
+    size: Optional[Sequence[int]] = None,
+    max_pixels: int = MAX_PIXELS,
+    info: Optional[MediaInfo] = None,
+) -> Iterator[np.ndarray]:
+    """Yield RGB uint8 frames (H, W, 3) resampled to fps, one at a time.
+
+    ``size=(w, h)`` scales while decoding. Frames above max_pixels are downscaled, so a 4K
+    clip costs one frame of memory at a time at a bounded size."""
+    info = info or probe(path)
+    if not info.has_video:
+        raise MediaError(str(path), "no video stream")
+    w, h = (int(size[0]), int(size[1])) if size else _decode_size(info, max_pixels)
+    filters = [f"fps={fps}"]
+    if (w, h) != (info.width, info.height):
+        filters.append(f"scale={w}:{h}")
+    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0", "-vf", ",".join(filters),
+           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    nbytes = w * h * 3
+    count = 0
+    try:
+        while True:
+            buf = proc.stdout.read(nbytes)
+            if len(buf) < nbytes:
+                break
+            count += 1
+            yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read().decode(errors="replace").strip()
+        proc.stderr.close()
+        rc = proc.wait()
+    if count == 0:
+        raise MediaError(str(path), f"no decodable video frames ({err.splitlines()[-1] if err else f'ffmpeg exit {rc}'})")
+
+
+def read_frames(path: "str | os.PathLike", fps: float = FPS, size: Optional[Sequence[int]] = None,
+                max_frames: Optional[int] = None) -> np.ndarray:
+    """All frames as (T, H, W, 3) uint8 RGB; for clips, not hour-long files (see iter_frames)."""
+    frames = []
+    for frame in iter_frames(path, fps=fps, size=size):
+        frames.append(frame)
+        if max_frames is not None and len(frames) >= max_frames:
+            break
+    return np.stack(frames)
+
+
+def read_audio(path: "str | os.PathLike", sr: int = SAMPLE_RATE, keep_offset: bool = True,
+               info: Optional[MediaInfo] = None) -> np.ndarray:
+    """Mono float32 in [-1, 1] at sr, aligned to the first video frame when there is video.
+
+    A late-starting audio stream gets leading silence, an early one is trimmed, so sample
+    0 is the instant of video frame 0."""
+    info = info or probe(path)
+    if not info.has_audio:
+        raise MediaError(str(path), "no audio stream")
+    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(sr),
+           "-f", "f32le", "-acodec", "pcm_f32le", "-"]
+    out = subprocess.run(cmd, capture_output=True, check=False)
+    audio = np.frombuffer(out.stdout, np.float32).copy()
+    if out.returncode != 0 and audio.size == 0:
+        msg = out.stderr.decode(errors="replace").strip().splitlines()
+        raise MediaError(str(path), f"audio cannot be decoded ({msg[-1] if msg else 'ffmpeg failed'})")
+    if keep_offset:
+        shift = int(round(info.audio_delay * sr))
+        if shift > 0:
+            audio = np.concatenate([np.zeros(shift, np.float32), audio])
+        elif shift < 0:
+            audio = audio[-shift:]
+    return audio
+
+
+def write_wav(path: "str | os.PathLike", audio: np.ndarray, sr: int = SAMPLE_RATE) -> Path:
+    """16-bit PCM mono wav (what syncnet_python and Wav2Lip read)."""
+    import soundfile as sf
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(p), np.clip(np.asarray(audio, np.float32), -1.0, 1.0), sr, subtype="PCM_16")
+    return p
+
+
+def read_wav_int16(path: "str | os.PathLike") -> "tuple[int, np.ndarray]":
+    """(sample_rate, int16 samples) exactly as scipy's wavfile gives them (syncnet_python's reader)."""
+    from scipy.io import wavfile
+
+    try:
+        sr, data = wavfile.read(str(path))
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        raise MediaError(str(path), f"not a readable wav file ({exc})") from None
+    return sr, data
+
+
+def write_video(path: "str | os.PathLike", frames: "np.ndarray | Sequence[np.ndarray]", fps: float = FPS,
+                audio: Optional[np.ndarray] = None, sr: int = SAMPLE_RATE, crf: int = 18) -> Path:
+    """Encode RGB uint8 frames (and optional mono float audio) to H.264/AAC mp4."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+    t, h, w, _ = frames.shape
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+               "-r", str(fps), "-i", "-"]
+        if audio is not None:
+            wav = write_wav(Path(tmp) / "a.wav", audio, sr)
+            cmd += ["-i", str(wav)]
+        cmd += ["-map", "0:v"] + (["-map", "1:a", "-c:a", "aac", "-b:a", "128k"] if audio is not None else [])
+        pad = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
+        cmd += ["-vf", pad, "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
+                "-movflags", "+faststart", str(p)]
+        proc = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
+        if proc.returncode != 0:
+            raise MediaError(str(p), f"encoding failed ({proc.stderr.decode(errors='replace').strip()[-300:]})")
+    return p
+
+
+def ffmpeg(*args: str) -> None:
+    """Run ffmpeg quietly; raise with its last error line."""
+    proc = subprocess.run(["ffmpeg", "-v", "error", "-y", "-nostdin", *args], capture_output=True)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"ffmpeg {' '.join(args)} failed: {lines[-1] if lines else proc.returncode}")

@@ -1,0 +1,1 @@
+"""Metrics, registered in lsbench.registry.METRICS."""

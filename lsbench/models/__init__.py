@@ -1,0 +1,1 @@
+"""Bundled lip-sync models, one file each, registered in lsbench.registry.MODELS."""

@@ -1,0 +1,117 @@
+"""One small generic registry: name -> lazy "module:Class", checked against a base class.
+
+Datasets, detectors, models, metrics and protocols all register here, so the CLI can
+offer their names as choices without importing torch or ray.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Optional
+
+from .errors import NotBuiltError, UnknownNameError
+
+
+def import_target(target: str) -> Any:
+    """Import "package.module:Attr" and return Attr."""
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr) if attr else module
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    target: str
+    summary: str = ""
+    planned: Optional[str] = None  # e.g. "issue 6": registered, implementation not landed yet
+
+    @property
+    def ready(self) -> bool:
+        return self.planned is None
+
+
+class Registry:
+    """Names of one kind of component (e.g. "model") mapped to lazily imported classes."""
+
+    def __init__(self, kind: str, base: Optional[str] = None):
+        self.kind = kind
+        self.base = base
+        self._entries: Dict[str, Entry] = {}
+
+    def register(self, name: str, target: str, summary: str = "", planned: Optional[str] = None) -> None:
+        if name in self._entries:
+            raise ValueError(f"{self.kind} {name!r} is registered twice")
+        self._entries[name] = Entry(name, target, summary, planned)
+
+    def names(self, ready_only: bool = False) -> List[str]:
+        return [n for n, e in self._entries.items() if e.ready or not ready_only]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._entries.values())
+
+    def entry(self, name: str) -> Entry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, list(self._entries), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(self._entries)}"
+            raise UnknownNameError(f"unknown {self.kind} {name!r}{hint}") from None
+
+    def load(self, name: str) -> Any:
+        """Import and return the class registered under name, checking its base class."""
+        entry = self.entry(name)
+        if entry.planned:
+            raise NotBuiltError(f"{self.kind} {name!r} is registered but not built yet ({entry.planned})")
+        obj = import_target(entry.target)
+        if self.base is not None:
+            base = import_target(self.base)
+            if not (isinstance(obj, type) and issubclass(obj, base)):
+                raise TypeError(f"{self.kind} {name!r} -> {entry.target} is not a subclass of {self.base}")
+        return obj
+
+    def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.load(name)(*args, **kwargs)
+
+
+DATASETS = Registry("dataset", base="preprocess.recipes.base:Recipe")
+DATASETS.register("lrs2", "preprocess.recipes.lrs2:LRS2", "LRS2 (mvlrs_v1/{main,pretrain}, split lists)", planned="issue 4")
+DATASETS.register("lrw", "preprocess.recipes.lrw:LRW", "LRW (lipread_mp4/WORD/{train,val,test})", planned="issue 4")
+DATASETS.register("voxceleb2", "preprocess.recipes.voxceleb2:VoxCeleb2", "VoxCeleb2 (dev|test/mp4/idXXXXX)", planned="issue 4")
+
+DETECTORS = Registry("detector", base="lsbench.detectors.base:FaceDetector")
+DETECTORS.register("s3fd", "lsbench.detectors.s3fd:S3FDDetector", "S3FD, official sfd_face.pth (syncnet_python)")
+DETECTORS.register("dlib-hog", "lsbench.detectors.dlib_hog:DlibHOGDetector", "dlib's built-in HOG detector, no weights, CPU")
+
+MODELS = Registry("model", base="lsbench.models.base:LipSyncModel")
+MODELS.register("wav2lip", "lsbench.models.wav2lip:Wav2Lip", "Wav2Lip (Prajwal et al. 2020)", planned="issue 6")
+MODELS.register("lipgan", "lsbench.models.lipgan:LipGAN", "LipGAN (KR et al. 2019), Keras .h5 weights", planned="issue 6")
+MODELS.register("synctalkface", "lsbench.models.synctalkface:SyncTalkFace", "SyncTalkFace (Park et al. 2022)", planned="issue 9")
+MODELS.register("makeittalk", "lsbench.models.makeittalk:MakeItTalk", "MakeItTalk (Zhou et al. 2020)", planned="issue 9")
+
+METRICS = Registry("metric", base="lsbench.metrics.base:Metric")
+METRICS.register("lse", "lsbench.metrics.lse:LSEMetric", "LSE-D / LSE-C from SyncNet (syncnet_python semantics)", planned="issue 5")
+METRICS.register("fid", "lsbench.metrics.fid:FID", "Frechet Inception Distance", planned="issue 5")
+METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity", planned="issue 5")
+METRICS.register("psnr", "lsbench.metrics.image:PSNR", "peak signal-to-noise ratio", planned="issue 5")
+METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dlib 68 points)", planned="issue 5")
+
+PROTOCOLS = Registry("protocol", base="lsbench.protocols.base:Protocol")
+PROTOCOLS.register("random-reference", "lsbench.protocols.random_reference:RandomReference", "default", planned="issue 5")
+PROTOCOLS.register("reconstruction", "lsbench.protocols.reconstruction:Reconstruction", "own audio; PSNR/SSIM/LMD", planned="issue 5")
+PROTOCOLS.register("wav2lip-filelist", "lsbench.protocols.filelist:Wav2LipFilelist", "Wav2Lip's lrs2.txt/lrw.txt/lrs3.txt", planned="issue 5")
+
+# Conformance calls ("<model>.<call>" in pack.json) map to functions, one table for all packs.
+CONFORMANCE_MODELS = Registry("conformance model")
+CONFORMANCE_MODELS.register("syncnet", "lsbench.conformance.calls_syncnet:CALLS", "SyncNet embeddings and LSE")
+CONFORMANCE_MODELS.register("s3fd", "lsbench.conformance.calls_s3fd:CALLS", "S3FD raw heads and detect_faces")
+CONFORMANCE_MODELS.register("audio", "lsbench.conformance.calls_audio:CALLS", "Wav2Lip mel and SyncNet MFCC")
+CONFORMANCE_MODELS.register("wav2lip", "lsbench.conformance.calls_wav2lip:CALLS", "Wav2Lip generator and expert", planned="issue 6")
+CONFORMANCE_MODELS.register("lipgan", "lsbench.conformance.calls_lipgan:CALLS", "LipGAN (Keras)", planned="issue 6")
+CONFORMANCE_MODELS.register("makeittalk", "lsbench.conformance.calls_makeittalk:CALLS", "MakeItTalk modules", planned="issue 9")
+CONFORMANCE_MODELS.register("synctalkface", "lsbench.conformance.calls_synctalkface:CALLS", "SyncTalkFace", planned="issue 9")

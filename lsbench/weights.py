@@ -1,0 +1,262 @@
+"""The only code in lsbench that downloads, verifies and locates checkpoint files.
+
+Search order for a file: ``$LSBENCH_WEIGHTS_DIR`` (a folder of files the user already
+has), then the cache ``$LSBENCH_HOME/weights``. Downloads go to a temporary name in the
+cache folder, are checked (size, sha-256) and only then renamed into place, so an
+interrupted or corrupt transfer never looks like a usable file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import importlib
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional
+
+from .errors import WeightsError
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One official checkpoint file. ``sha256`` is None where the authors publish none:
+    the hash is then recorded in the lock file on first download and enforced after."""
+
+    name: str
+    filename: str
+    url: str
+    sha256: Optional[str]
+    size: Optional[int]
+    group: str
+    direct: bool = True  # False: the public link is a web page (e.g. Google Drive), not the file
+    note: str = ""
+
+
+# Modules that declare ``WEIGHTS: list[WeightSpec]`` next to the code that uses them.
+SPEC_MODULES = (
+    "lsbench.syncnet.specs",
+    "lsbench.detectors.specs",
+    "lsbench.models.wav2lip",
+    "lsbench.models.lipgan",
+    "lsbench.models.makeittalk",
+    "lsbench.metrics.fid",
+)
+
+
+def all_specs() -> List[WeightSpec]:
+    specs: List[WeightSpec] = []
+    for mod in SPEC_MODULES:
+        specs.extend(importlib.import_module(mod).WEIGHTS)
+    return specs
+
+
+def resolve(names: Iterable[str]) -> List[WeightSpec]:
+    """Spec names or group names ("makeittalk" = its four files) to specs, in order."""
+    specs = all_specs()
+    by_name = {s.name: s for s in specs}
+    out: List[WeightSpec] = []
+    for name in names:
+        chosen = [by_name[name]] if name in by_name else [s for s in specs if s.group == name]
+        if not chosen:
+            import difflib
+
+            known = sorted(set(by_name) | {s.group for s in specs})
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
+            raise WeightsError(f"unknown weights {name!r}{hint}")
+        out.extend(s for s in chosen if s not in out)
+    return out
+
+
+def spec(name: str) -> WeightSpec:
+    return resolve([name])[0]
+
+
+def home() -> Path:
+    return Path(os.environ.get("LSBENCH_HOME") or Path.home() / ".cache" / "lsbench")
+
+
+def cache_dir() -> Path:
+    return home() / "weights"
+
+
+def lock_path() -> Path:
+    return cache_dir() / "weights.lock.json"
+
+
+def _read_lock() -> Dict[str, str]:
+    try:
+        return json.loads(lock_path().read_text())
+    except FileNotFoundError:
+        return {}
+    except json.JSONDecodeError as exc:
+        raise WeightsError(f"{lock_path()}: lock file is not valid JSON ({exc})") from None
+
+
+def _write_lock(lock: Dict[str, str]) -> None:
+    path = lock_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(lock, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def expected_sha256(s: WeightSpec) -> Optional[str]:
+    return s.sha256 or _read_lock().get(s.filename)
+
+
+def candidates(s: WeightSpec) -> List[Path]:
+    paths = []
+    if os.environ.get("LSBENCH_WEIGHTS_DIR"):
+        paths.append(Path(os.environ["LSBENCH_WEIGHTS_DIR"]) / s.filename)
+    paths.append(cache_dir() / s.filename)
+    return paths
+
+
+def find(s: WeightSpec) -> Optional[Path]:
+    return next((p for p in candidates(s) if p.is_file()), None)
+
+
+def missing_message(s: WeightSpec) -> str:
+    where = " or ".join(str(p) for p in candidates(s))
+    return (
+        f"weights {s.name!r} ({s.filename}) not found (looked in {where}). "
+        f"Run `lsbench weights fetch {s.name}` (source: {s.url}), or put {s.filename} in a folder "
+        f"and set LSBENCH_WEIGHTS_DIR to it."
+    )
+
+
+def verify(s: WeightSpec, path: Path) -> str:
+    """Check size and sha-256 of a file for s; return its sha-256 or raise naming the path."""
+    if s.size is not None and path.stat().st_size != s.size:
+        raise WeightsError(
+            f"{path}: refused: size {path.stat().st_size} bytes, expected {s.size} for {s.filename} "
+            f"(truncated or a different file)"
+        )
+    digest = sha256_file(path)
+    expected = expected_sha256(s)
+    if expected is not None and digest != expected:
+        raise WeightsError(
+            f"{path}: refused: sha-256 {digest} does not match the expected {expected} for {s.filename}"
+        )
+    return digest
+
+
+def path(name_or_spec: "str | WeightSpec", check: bool = True) -> Path:
+    """Local path of a verified file, or a WeightsError saying how to get it."""
+    s = spec(name_or_spec) if isinstance(name_or_spec, str) else name_or_spec
+    p = find(s)
+    if p is None:
+        raise WeightsError(missing_message(s))
+    if check:
+        verify(s, p)
+    return p
+
+
+def _url_for(s: WeightSpec) -> str:
+    mirror = os.environ.get("LSBENCH_MIRROR")
+    return f"{mirror.rstrip('/')}/{s.filename}" if mirror else s.url
+
+
+def fetch(s: WeightSpec, force: bool = False, progress: bool = True, timeout: float = 30.0) -> Path:
+    """Download s into the cache (atomically) unless a verified copy is already present."""
+    existing = find(s)
+    if existing is not None and not force:
+        verify(s, existing)
+        return existing
+    url = _url_for(s)
+    if not s.direct and not os.environ.get("LSBENCH_MIRROR"):
+        raise WeightsError(
+            f"{s.filename} is published behind a web page ({s.url}), not a direct file link: download it "
+            f"there and put it in a folder named by LSBENCH_WEIGHTS_DIR. {s.note}".strip()
+        )
+    dest = cache_dir() / s.filename
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{s.filename}.part.{os.getpid()}")
+    h = hashlib.sha256()
+    received = 0
+    try:
+        try:
+            response = urllib.request.urlopen(url, timeout=timeout)
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise WeightsError(
+                f"cannot download {s.filename} from {url} ({reason}). Offline? Download it elsewhere, put "
+                f"{s.filename} in a folder and set LSBENCH_WEIGHTS_DIR to it."
+            ) from None
+        with response:
+            total = response.headers.get("Content-Length")
+            total_n = int(total) if total is not None else s.size
+            bar = _progress(total_n, s.filename, progress)
+            with open(tmp, "wb") as out:
+                while True:
+                    try:
+                        block = response.read(CHUNK)
+                    except (OSError, http.client.HTTPException) as exc:  # IncompleteRead on early close
+                        raise WeightsError(f"download of {url} broke off after {received} bytes ({exc})") from None
+                    if not block:
+                        break
+                    out.write(block)
+                    h.update(block)
+                    received += len(block)
+                    bar.update(len(block))
+            bar.close()
+        if total is not None and received != int(total):
+            raise WeightsError(f"download of {url} was truncated: {received} of {total} bytes")
+        _check_download(s, tmp, h.hexdigest(), received, url)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return dest
+
+
+def _check_download(s: WeightSpec, tmp: Path, digest: str, received: int, url: str) -> None:
+    if s.size is not None and received != s.size:
+        raise WeightsError(f"download of {url}: {received} bytes, expected {s.size}; refused")
+    expected = expected_sha256(s)
+    if expected is not None and digest != expected:
+        raise WeightsError(
+            f"download of {url} refused: sha-256 {digest} does not match the expected {expected}"
+        )
+    if expected is None:  # first download of a file whose hash is not published: pin it
+        lock = _read_lock()
+        lock[s.filename] = digest
+        _write_lock(lock)
+
+
+def _progress(total: Optional[int], name: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not enabled, leave=False)
+
+
+def load_torch(p: Path, what: str = "checkpoint"):
+    """torch.load with weights_only=True: a pickle carrying code is refused, never executed."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(str(p), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"{p}: {what} refused: it holds objects other than tensors ({first})") from None
+    except (EOFError, RuntimeError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"{p}: {what} cannot be read (truncated or not a torch file: {first})") from None
