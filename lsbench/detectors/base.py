@@ -1,0 +1,18 @@
+"""The face-detector interface shared by S3FD and dlib's HOG detector."""
+
+from __future__ import annotations
+
+from typing import List, Sequence
+
+import numpy as np
+
+
+class FaceDetector:
+    """detect() takes RGB uint8 frames and returns, per frame, an (K, 5) float array of
+    (x1, y1, x2, y2, score) in source pixels."""
+
+    name = "detector"
+    needs_weights = False
+
+    def detect(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
+        raise NotImplementedError  # abstract: every registered detector overrides it

@@ -1,0 +1,35 @@
+"""dlib's built-in HOG face detector: no weights to fetch, CPU only."""
+
+from __future__ import annotations
+
+from typing import List, Sequence
+
+import numpy as np
+
+from ..landmarks import detect_hog
+from .base import FaceDetector
+
+
+class DlibHOGDetector(FaceDetector):
+    name = "dlib-hog"
+
+    def __init__(self, upsample: int = 0, min_score: float = 0.0, max_side: int = 640):
+        self.upsample = upsample
+        self.min_score = min_score
+        self.max_side = max_side  # larger frames are downscaled for detection, boxes scaled back
+
+    def detect_one(self, frame: np.ndarray) -> np.ndarray:
+        import cv2
+
+        h, w = frame.shape[:2]
+        scale = min(1.0, self.max_side / max(h, w))
+        img = cv2.resize(frame, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else frame
+        rows = [r for r in detect_hog(img, self.upsample) if r[4] >= self.min_score]
+        if not rows:
+            return np.zeros((0, 5))
+        out = np.array(rows, np.float64)
+        out[:, :4] /= scale
+        return out
+
+    def detect(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
+        return [self.detect_one(f) for f in frames]
