@@ -1,0 +1,280 @@
+"""The `lsbench` command line. Heavy imports (torch, ray) happen inside the commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import click
+
+from . import __version__
+from .errors import LsbenchError, NotBuiltError
+from .registry import DATASETS, DETECTORS, METRICS, MODELS, PROTOCOLS
+
+
+class _Group(click.Group):
+    """Turns LsbenchError into one line on stderr and its exit code: never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except LsbenchError as exc:
+            click.echo(f"lsbench: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+class RegistryChoice(click.Choice):
+    """A choice backed by a registry: help lists the names, a typo gets a close-match hint."""
+
+    def __init__(self, registry, extra: tuple = ()):
+        self.registry = registry
+        super().__init__(registry.names() + list(extra), case_sensitive=True)
+
+    def convert(self, value, param, ctx):
+        if value in self.choices:
+            return value
+        try:
+            self.registry.entry(value)
+        except LsbenchError as exc:
+            self.fail(str(exc), param, ctx)
+        return value
+
+
+def _choices(registry, extra: tuple = ()) -> RegistryChoice:
+    return RegistryChoice(registry, extra)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="lsbench")
+def cli() -> None:
+    """lsbench: lip-sync research toolkit.
+
+    \b
+    Turn talking-face corpora into synchronised Parquet shards (preprocess), score lip-sync
+    models under one protocol (evaluate), publish the scores (leaderboard). `score` rates the
+    audio-video sync of any video with SyncNet; `conformance` proves the ports equal to the
+    official code; `weights` manages official checkpoints; `demo` runs on a bundled clip.
+    """
+
+
+# ----------------------------------------------------------------------------- preprocess
+@cli.command()
+@click.option("--dataset", type=_choices(DATASETS), required=True, help="Corpus layout to read.")
+@click.option("--root", type=click.Path(path_type=Path), required=True, help="Corpus root (e.g. .../mvlrs_v1).")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder for shards.")
+@click.option("--split", default=None, help="Only this split (train/val/test/pretrain).")
+@click.option("--limit", type=int, default=None, help="Only the first N clips (quick runs).")
+@click.option("--crop-size", type=int, default=96, show_default=True, help="Face crop side in pixels.")
+@click.option("--detector", type=_choices(DETECTORS), default="dlib-hog", show_default=True)
+@click.option("--sync", type=click.Choice(["syncnet", "energy", "none"]), default="syncnet", show_default=True,
+              help="AV offset estimator (energy needs no weights).")
+@click.option("--sync-min-conf", type=float, default=3.0, show_default=True, help="Drop clips below this confidence.")
+@click.option("--sync-max-offset", type=int, default=6, show_default=True, help="Drop clips with |offset| above this.")
+@click.option("--ray-address", default=None, help="Join this Ray cluster (default: start a local one).")
+def preprocess(**kwargs) -> None:
+    """Corpus -> synchronised Parquet shards (Ray pipeline)."""
+    raise NotBuiltError("`lsbench preprocess` is not built yet (issue 4)")
+
+
+# ----------------------------------------------------------------------------- evaluate
+@cli.command()
+@click.option("--model", type=_choices(MODELS, ("all",)), required=True)
+@click.option("--protocol", type=_choices(PROTOCOLS), default="random-reference", show_default=True)
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="Shard folder from `preprocess`.")
+@click.option("--split", default="test", show_default=True)
+@click.option("--limit", type=int, default=None)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pairing RNG (recorded).")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
+def evaluate(**kwargs) -> None:
+    """Run a model under a protocol and write a results JSON."""
+    raise NotBuiltError("`lsbench evaluate` is not built yet (issue 5)")
+
+
+# ----------------------------------------------------------------------------- leaderboard
+@cli.command()
+@click.option("--results", type=click.Path(path_type=Path), required=True, help="Folder of results JSON files.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Site output folder.")
+@click.option("--serve", is_flag=True, help="Serve the site on 127.0.0.1 afterwards.")
+def leaderboard(**kwargs) -> None:
+    """Results JSON -> static leaderboard site."""
+    raise NotBuiltError("`lsbench leaderboard` is not built yet (issue 7)")
+
+
+# ----------------------------------------------------------------------------- weights
+@cli.group()
+def weights() -> None:
+    """Official checkpoints: list, fetch (sha-256 checked), verify, path.
+
+    \b
+    Files are cached in $LSBENCH_HOME/weights (default ~/.cache/lsbench/weights).
+    LSBENCH_WEIGHTS_DIR names a folder of files you already have; it is searched first.
+    LSBENCH_MIRROR=URL fetches every file from URL/<filename> instead of its source.
+    """
+
+
+@weights.command("list")
+def weights_list() -> None:
+    """Every known file, its source and whether it is present."""
+    from . import weights as W
+
+    rows = []
+    for s in W.all_specs():
+        found = W.find(s)
+        rows.append((s.name, s.filename, str(found) if found else "-", s.sha256 or "(pinned on first fetch)", s.url))
+    width = [max(len(r[i]) for r in rows + [("name", "file", "present at", "sha-256", "source")]) for i in range(3)]
+    click.echo(f"{'name':{width[0]}}  {'file':{width[1]}}  {'present at':{width[2]}}  source")
+    for r in rows:
+        click.echo(f"{r[0]:{width[0]}}  {r[1]:{width[1]}}  {r[2]:{width[2]}}  {r[4]}")
+
+
+@weights.command("fetch")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Download even if a verified copy exists.")
+def weights_fetch(names: List[str], force: bool) -> None:
+    """Download NAMES (file names or groups: wav2lip, makeittalk, ...) into the cache."""
+    from . import weights as W
+
+    failed = 0
+    for s in W.resolve(names):
+        try:
+            p = W.fetch(s, force=force)
+            click.echo(f"ok      {s.name:28} {p}")
+        except LsbenchError as exc:
+            failed += 1
+            click.echo(f"failed  {s.name:28} {exc}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@weights.command("verify")
+@click.argument("names", nargs=-1)
+def weights_verify(names: List[str]) -> None:
+    """Check size and sha-256 of present files (all known files by default)."""
+    from . import weights as W
+
+    bad = 0
+    for s in W.resolve(names) if names else W.all_specs():
+        p = W.find(s)
+        if p is None:
+            click.echo(f"missing {s.name:28} {s.filename}")
+            continue
+        try:
+            digest = W.verify(s, p)
+            pinned = "" if W.expected_sha256(s) else " (no published or pinned hash to compare)"
+            click.echo(f"ok      {s.name:28} {digest}{pinned}")
+        except LsbenchError as exc:
+            bad += 1
+            click.echo(f"BAD     {s.name:28} {exc}")
+    if bad:
+        sys.exit(1)
+
+
+@weights.command("path")
+@click.argument("name")
+def weights_path(name: str) -> None:
+    """Print the local path of NAME (fails with how to get it when absent)."""
+    from . import weights as W
+
+    click.echo(W.path(name))
+
+
+# ----------------------------------------------------------------------------- score
+@cli.command()
+@click.argument("video", type=click.Path(path_type=Path))
+@click.option("--audio", type=click.Path(path_type=Path), default=None, help="Score against this audio instead of the video's own.")
+@click.option("--mode", type=click.Choice(["crop", "track"]), default="crop", show_default=True,
+              help="crop: frames are face crops (Wav2Lip's LRS2 scoring); track: detect and track faces first.")
+@click.option("--detector", type=_choices(DETECTORS), default=None,
+              help="track mode: face detector (default: s3fd when its weights are present, else dlib-hog).")
+@click.option("--syncnet-weights", type=click.Path(path_type=Path), default=None,
+              help="syncnet_v2.model to use (default: the managed official file).")
+@click.option("--min-track", type=int, default=100, show_default=True, help="track mode: shortest face track, frames.")
+@click.option("--min-face-size", type=float, default=100, show_default=True, help="track mode: smallest mean face side, px.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str], syncnet_weights: Optional[Path],
+          min_track: int, min_face_size: float, as_json: bool) -> None:
+    """Audio-video sync of VIDEO with SyncNet (syncnet_python's numbers, faster).
+
+    \b
+    offset  frames the audio is shifted against the video (syncnet_python's sign:
+            positive = audio ahead); 0 is in sync
+    LSE-C   confidence = median - min of the mean distances over offsets: HIGHER is better
+    LSE-D   distance = min of the mean distances over offsets:            LOWER is better
+    """
+    from . import weights as W
+    from .syncnet.lse import SyncNetScorer
+    from .syncnet.model import load_syncnet
+    from .syncnet.score import score_video
+    from .syncnet.specs import SYNCNET
+
+    net = load_syncnet(syncnet_weights)
+    det = None
+    if mode == "track":
+        from .detectors.specs import S3FD
+
+        name = detector or ("s3fd" if W.find(S3FD) else "dlib-hog")
+        det = DETECTORS.create(name)
+    rows = score_video(video, SyncNetScorer(net), audio=audio, mode=mode, detector=det, min_track=min_track,
+                       min_face_size=min_face_size)
+    weights_file = Path(syncnet_weights) if syncnet_weights else W.path(SYNCNET, check=False)
+    meta = {"video": str(video), "audio": str(audio or video), "mode": mode, "syncnet_weights": str(weights_file),
+            "syncnet_sha256": W.sha256_file(weights_file), "detector": det.name if det else None}
+    if as_json:
+        click.echo(json.dumps({**meta, "tracks": [r.to_dict() for r in rows]}, indent=1))
+        return
+    click.echo(f"{video} (mode {mode}{', detector ' + det.name if det else ''})")
+    click.echo(f"{'track':>5}  {'frames':>11}  {'status':9}  {'offset (frames)':>15}  {'LSE-C conf (higher better)':>26}  "
+               f"{'LSE-D dist (lower better)':>25}")
+    for r in rows:
+        if r.status == "ok":
+            click.echo(f"{r.track:>5}  {r.first_frame:>5}-{r.last_frame:<5}  {'ok':9}  {r.offset:>15d}  {r.lse_c:>26.3f}  {r.lse_d:>25.3f}")
+        else:
+            click.echo(f"{r.track:>5}  {r.first_frame:>5}-{r.last_frame:<5}  {r.status:9}  {r.reason}")
+
+
+# ----------------------------------------------------------------------------- conformance
+@cli.command()
+@click.argument("packs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write each case's outputs as <case>.npz here.")
+@click.option("--case", "cases", multiple=True, help="Only these case ids.")
+def conformance(packs: List[Path], as_json: bool, out: Optional[Path], cases: List[str]) -> None:
+    """Run conformance PACKS: procedural official checkpoints through lsbench's loaders,
+    every case compared with the official outputs. Exit 1 if any judged output fails."""
+    from .conformance.runner import format_report, run_pack
+
+    reports = []
+    for pack in packs:
+        rep = run_pack(pack, candidate_dir=(out / pack.name) if out else None, cases=list(cases) or None,
+                       progress=(lambda s: None) if as_json else (lambda s: click.echo(f"  .. {s}", err=True)))
+        reports.append(rep)
+        if not as_json:
+            click.echo(format_report(rep))
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in reports], indent=1))
+    if not all(r.ok for r in reports):
+        sys.exit(1)
+
+
+# ----------------------------------------------------------------------------- demo
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("demo_out"), show_default=True)
+@click.option("--seconds", type=float, default=4.0, show_default=True)
+def demo(out: Path, seconds: float) -> None:
+    """Bundled default, no download: synthetic talking faces with known audio shifts are
+    written to mp4, decoded back, and their offsets recovered (energy estimator; SyncNet
+    LSE too when its official weights are present)."""
+    from .demo import run_demo
+
+    run_demo(out, seconds=seconds, echo=click.echo)
+
+
+def main() -> None:
+    cli(prog_name="lsbench")
+
+
+if __name__ == "__main__":
+    main()
