@@ -188,14 +188,16 @@ def weights_path(name: str) -> None:
 @click.option("--mode", type=click.Choice(["crop", "track"]), default="crop", show_default=True,
               help="crop: frames are face crops (Wav2Lip's LRS2 scoring); track: detect and track faces first.")
 @click.option("--detector", type=_choices(DETECTORS), default=None,
-              help="track mode: face detector (default: s3fd when its weights are present, else dlib-hog).")
+              help="track mode: face detector (default: s3fd when its weights are present, else dlib).")
+@click.option("--detect-every", type=int, default=1, show_default=True,
+              help="track mode: run the detector on every k-th frame, interpolate between.")
 @click.option("--syncnet-weights", type=click.Path(path_type=Path), default=None,
               help="syncnet_v2.model to use (default: the managed official file).")
 @click.option("--min-track", type=int, default=100, show_default=True, help="track mode: shortest face track, frames.")
 @click.option("--min-face-size", type=float, default=100, show_default=True, help="track mode: smallest mean face side, px.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str], syncnet_weights: Optional[Path],
-          min_track: int, min_face_size: float, as_json: bool) -> None:
+          detect_every: int, min_track: int, min_face_size: float, as_json: bool) -> None:
     """Audio-video sync of VIDEO with SyncNet (syncnet_python's numbers, faster).
 
     \b
@@ -215,10 +217,10 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
     if mode == "track":
         from .detectors.specs import S3FD
 
-        name = detector or ("s3fd" if W.find(S3FD) else "dlib-hog")
+        name = detector or ("s3fd" if W.find(S3FD) else "dlib")
         det = DETECTORS.create(name)
     rows = score_video(video, SyncNetScorer(net), audio=audio, mode=mode, detector=det, min_track=min_track,
-                       min_face_size=min_face_size)
+                       min_face_size=min_face_size, detect_every=detect_every)
     weights_file = Path(syncnet_weights) if syncnet_weights else W.path(SYNCNET, check=False)
     meta = {"video": str(video), "audio": str(audio or video), "mode": mode, "syncnet_weights": str(weights_file),
             "syncnet_sha256": W.sha256_file(weights_file), "detector": det.name if det else None}

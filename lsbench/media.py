@@ -183,6 +183,9 @@ def read_audio(path: "str | os.PathLike", sr: int = SAMPLE_RATE, keep_offset: bo
     if out.returncode != 0 and audio.size == 0:
         msg = out.stderr.decode(errors="replace").strip().splitlines()
         raise MediaError(str(path), f"audio cannot be decoded ({msg[-1] if msg else 'ffmpeg failed'})")
+    declared = int(round(info.audio_duration * sr))
+    if declared and len(audio) > declared:  # AAC end padding: decoders ignore the edit list's end trim
+        audio = audio[:declared]
     if keep_offset:
         shift = int(round(info.audio_delay * sr))
         if shift > 0:

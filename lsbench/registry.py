@@ -86,7 +86,9 @@ DATASETS.register("voxceleb2", "preprocess.recipes.voxceleb2:VoxCeleb2", "VoxCel
 
 DETECTORS = Registry("detector", base="lsbench.detectors.base:FaceDetector")
 DETECTORS.register("s3fd", "lsbench.detectors.s3fd:S3FDDetector", "S3FD, official sfd_face.pth (syncnet_python)")
+DETECTORS.register("dlib", "lsbench.detectors.dlib_cascade:DlibCascadeDetector", "HOG, then dlib's CNN where HOG finds nothing; no download")
 DETECTORS.register("dlib-hog", "lsbench.detectors.dlib_hog:DlibHOGDetector", "dlib's built-in HOG detector, no weights, CPU")
+DETECTORS.register("dlib-mmod", "lsbench.detectors.dlib_mmod:DlibMMODDetector", "dlib's CNN detector, weights in the face-recognition-models wheel")
 
 MODELS = Registry("model", base="lsbench.models.base:LipSyncModel")
 MODELS.register("wav2lip", "lsbench.models.wav2lip:Wav2Lip", "Wav2Lip (Prajwal et al. 2020)", planned="issue 6")

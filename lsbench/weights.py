@@ -193,6 +193,11 @@ def fetch(s: WeightSpec, force: bool = False, progress: bool = True, timeout: fl
     try:
         try:
             response = urllib.request.urlopen(url, timeout=timeout)
+        except urllib.error.HTTPError as exc:
+            raise WeightsError(
+                f"cannot download {s.filename} from {url}: HTTP {exc.code} {exc.reason}. Download it elsewhere, "
+                f"put {s.filename} in a folder and set LSBENCH_WEIGHTS_DIR to it."
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise WeightsError(

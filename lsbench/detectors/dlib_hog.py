@@ -13,16 +13,16 @@ from .base import FaceDetector
 class DlibHOGDetector(FaceDetector):
     name = "dlib-hog"
 
-    def __init__(self, upsample: int = 0, min_score: float = 0.0, max_side: int = 640):
+    def __init__(self, upsample: int = 0, min_score: float = 0.0, short_side: int = 540):
         self.upsample = upsample
         self.min_score = min_score
-        self.max_side = max_side  # larger frames are downscaled for detection, boxes scaled back
+        self.short_side = short_side  # larger frames are downscaled to this shorter side, boxes scaled back
 
     def detect_one(self, frame: np.ndarray) -> np.ndarray:
         import cv2
 
         h, w = frame.shape[:2]
-        scale = min(1.0, self.max_side / max(h, w))
+        scale = min(1.0, self.short_side / min(h, w))
         img = cv2.resize(frame, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else frame
         rows = [r for r in detect_hog(img, self.upsample) if r[4] >= self.min_score]
         if not rows:

@@ -42,8 +42,11 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
 
 def track_faces(dets: Sequence[np.ndarray], min_track: int = 100, num_failed_det: int = 25,
                 min_face_size: float = 100, iou_thres: float = 0.5) -> List[Track]:
-    """dets[i] is an (K, >=4) array of boxes in frame i. Greedy, as syncnet_python: each pass
-    builds one track from the earliest unused detection, then removes what it used."""
+    """dets[i] is an (K, >=4) array of boxes in frame i (empty for frames not looked at).
+    Greedy, as syncnet_python: each pass builds one track from the earliest unused
+    detection, then removes what it used. A track must span more than min_track frames
+    (syncnet_python counts detections; with detection on every frame that is the same,
+    and counting the span lets detection run on every k-th frame)."""
     from scipy.interpolate import interp1d
 
     pool = [[(i, np.asarray(b, np.float64)) for b in frame] for i, frame in enumerate(dets)]
@@ -63,7 +66,7 @@ def track_faces(dets: Sequence[np.ndarray], min_track: int = 100, num_failed_det
                     break
         if not chain:
             break
-        if len(chain) > min_track:
+        if chain[-1][0] - chain[0][0] + 1 > min_track:
             fr = np.array([c[0] for c in chain])
             bb = np.array([c[1][:4] for c in chain])
             full = np.arange(fr[0], fr[-1] + 1)

@@ -1,0 +1,71 @@
+"""The command line: help, planned commands, score, demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from lsbench.cli import cli
+
+
+@pytest.mark.parametrize("cmd", [[], ["preprocess"], ["evaluate"], ["leaderboard"], ["weights"], ["weights", "fetch"],
+                                 ["score"], ["conformance"], ["demo"]])
+def test_help(cmd):
+    r = CliRunner().invoke(cli, cmd + ["--help"])
+    assert r.exit_code == 0 and "Usage" in r.output and len(r.output.splitlines()) > 5
+
+
+@pytest.mark.parametrize("args", [
+    ["preprocess", "--dataset", "lrs2", "--root", "x", "--out", "y"],
+    ["evaluate", "--model", "wav2lip", "--data", "x"],
+    ["leaderboard", "--results", "x", "--out", "y"],
+])
+def test_planned_commands_exit_2_with_one_line(args):
+    p = subprocess.run([sys.executable, "-m", "lsbench.cli", *args], capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr.strip().count("\n") == 0 and "not built yet" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_typo_gets_a_suggestion():
+    r = CliRunner().invoke(cli, ["evaluate", "--model", "wav2lp", "--data", "x"])
+    assert r.exit_code == 2 and "did you mean 'wav2lip'" in r.output
+
+
+def test_score_json_and_table(synthetic_clips, weights_dir):
+    path, clip = synthetic_clips[4]
+    r = CliRunner().invoke(cli, ["score", str(path), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["mode"] == "crop" and len(out["syncnet_sha256"]) == 64
+    t = out["tracks"][0]
+    assert t["status"] == "ok" and -15 <= t["offset"] <= 15 and t["lse_d"] > 0 and t["n_windows"] == 70
+    table = CliRunner().invoke(cli, ["score", str(path)]).output
+    assert "LSE-C conf (higher better)" in table and "LSE-D dist (lower better)" in table and "offset (frames)" in table
+
+
+def test_score_without_weights_names_the_fix(synthetic_clips):
+    path, _ = synthetic_clips[0]
+    r = CliRunner().invoke(cli, ["score", str(path)])
+    assert r.exit_code == 1
+    assert "lsbench weights fetch syncnet" in r.output and "LSBENCH_WEIGHTS_DIR" in r.output
+
+
+def test_score_video_without_audio(tmp_path, synthetic_clips, weights_dir):
+    from lsbench import media
+
+    path, _ = synthetic_clips[0]
+    silent = tmp_path / "noaudio.mp4"
+    media.ffmpeg("-i", str(path), "-an", "-c:v", "copy", str(silent))
+    r = CliRunner().invoke(cli, ["score", str(silent)])
+    assert r.exit_code == 1 and "no audio stream" in r.output and str(silent) in r.output
+
+
+def test_demo_recovers_the_known_offsets(tmp_path):
+    r = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "--seconds", "3"])
+    assert r.exit_code == 0, r.output
+    assert "recovered 3/3 known offsets" in r.output
+    assert len(list(tmp_path.glob("*.mp4"))) == 3

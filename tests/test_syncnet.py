@@ -1,0 +1,148 @@
+"""SyncNet scoring against syncnet-python 0.2.3 itself, on real clips, same weights."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from conftest import MEDIA, PACKS, media_videos
+
+from lsbench import media
+from lsbench.audio import to_int16
+from lsbench.detectors.dlib_hog import DlibHOGDetector
+from lsbench.detectors.dlib_cascade import DlibCascadeDetector
+from lsbench.syncnet.lse import ClipTooShort
+from lsbench.syncnet.score import score_video
+from lsbench.syncnet.track import Track, crop_track, track_faces
+
+TOL = json.loads((PACKS / "syncnet" / "pack.json").read_text())["cases"][3]
+LSE_C_TOL = TOL["output_tolerance"]["conf"]["atol"]
+LSE_D_TOL = TOL["tolerance"]["atol"]
+
+
+@pytest.fixture(scope="module")
+def reference(procedural_weights):
+    pytest.importorskip("scenedetect")
+    import torch
+    from syncnet_python.SyncNetInstance import SyncNetInstance
+    from syncnet_python.SyncNetModel import S
+
+    net = S()
+    net.load_state_dict(torch.load(procedural_weights / "syncnet_v2.model", weights_only=True))
+    net.eval()
+    return SyncNetInstance(net=net, device="cpu")
+
+
+def _reference_tmp_dir(video, tmp_path):
+    """What syncnet_python's evaluate reads: 224x224 JPEG frames (ffmpeg) + 16 kHz wav."""
+    d = tmp_path / "ref"
+    d.mkdir()
+    media.ffmpeg("-i", str(video), "-t", "3", "-vf", "crop='min(iw,ih)':'min(iw,ih)',scale=224:224,fps=25",
+                 "-qscale:v", "2", "-f", "image2", str(d / "%06d.jpg"))
+    media.ffmpeg("-i", str(video), "-t", "3", "-ac", "1", "-vn", "-acodec", "pcm_s16le", "-ar", "16000", str(d / "audio.wav"))
+    return d
+
+
+@pytest.mark.parametrize("video", media_videos()[:3], ids=lambda p: p.name)
+def test_crop_mode_equals_syncnet_python(video, tmp_path, reference, syncnet_scorer, capsys):
+    d = _reference_tmp_dir(video, tmp_path)
+
+    class Opt:
+        tmp_dir, batch_size, vshift = str(d), 20, 15
+
+    ref_offset, ref_conf, ref_min_dist = reference.evaluate(opt=Opt())  # 0.2.3 returns the three scalars
+    frames = np.stack([cv2.imread(str(f)) for f in sorted(d.glob("*.jpg"))])
+    sr, samples = media.read_wav_int16(d / "audio.wav")
+    ours = syncnet_scorer.score(frames, samples, sr, rgb=False)
+    assert ours.offset == int(ref_offset)
+    assert abs(ours.lse_c - float(ref_conf)) <= LSE_C_TOL
+    assert abs(ours.lse_d - float(ref_min_dist)) <= LSE_D_TOL
+
+
+def test_track_crops_equal_syncnet_python_pixel_for_pixel(tmp_path, monkeypatch):
+    pytest.importorskip("scenedetect")
+    from syncnet_python import syncnet_pipeline as sp
+
+    video = MEDIA / "syncnet_example" / "video.avi"
+    d = tmp_path / "frames"
+    d.mkdir()
+    media.ffmpeg("-i", str(video), "-t", "2", "-qscale:v", "2", "-f", "image2", str(d / "%06d.jpg"))
+    files = sorted(str(f) for f in d.glob("*.jpg"))
+    bgr = [cv2.imread(f) for f in files]
+    rng = np.random.default_rng(0)
+    base = np.array([330.0, 90.0, 650.0, 420.0])
+    boxes = base + rng.normal(0, 6, (len(files), 4))  # jittery boxes exercise the median filter
+    track = {"frame": np.arange(len(files)), "bbox": boxes}
+
+    written = []
+
+    class FakeWriter:
+        def __init__(self, *a, **k):
+            pass
+
+        def write(self, img):
+            written.append(img.copy())
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(sp.cv2, "VideoWriter", FakeWriter)
+    stub = type("Stub", (), {"cfg": sp.PipelineConfig()})()
+    with pytest.raises(Exception):  # its ffmpeg muxing step fails without the real writer's file
+        sp.SyncNetPipeline._crop(stub, track, files, str(tmp_path / "none.wav"), tmp_path / "crop" / "00000")
+    ours = crop_track(bgr, Track(np.arange(len(files)), boxes, np.ones(len(files))))
+    assert len(written) == len(ours) == len(files)
+    assert all(np.array_equal(a, b) for a, b in zip(written, ours))
+
+
+@pytest.mark.parametrize("video", media_videos(), ids=lambda p: p.name)
+def test_track_mode_finds_the_speaking_face(video, syncnet_scorer):
+    rows = score_video(video, syncnet_scorer, mode="track", detector=DlibCascadeDetector(), min_track=50, detect_every=5)
+    ok = [r for r in rows if r.status == "ok"]
+    assert ok, rows
+    best = max(ok, key=lambda r: r.last_frame - r.first_frame)
+    n_frames = round(media.probe(video).video_duration * 25)
+    assert best.last_frame - best.first_frame + 1 >= 0.7 * n_frames  # the speaker, most of the clip
+    # the crops of that track hold a face that fills most of each crop
+    frames = media.read_frames(video)
+    dets = [np.zeros((0, 5))] * len(frames)
+    for i in range(0, len(frames), 5):
+        dets[i] = DlibCascadeDetector().detect_one(frames[i])
+    crops = crop_track(frames, max(track_faces(dets, min_track=50), key=len))
+    for crop in crops[:: max(1, len(crops) // 4)]:
+        found = DlibCascadeDetector().detect_one(crop)
+        assert len(found) >= 1
+        side = max(found[0][2] - found[0][0], found[0][3] - found[0][1])
+        assert side >= 0.35 * crop.shape[0], side
+
+
+def test_too_short_clip_is_a_status_not_a_crash(syncnet_scorer, tmp_path):
+    frames = media.read_frames(MEDIA / "videoretalking" / "face_3.mp4", max_frames=5)
+    with pytest.raises(ClipTooShort, match="too short"):
+        syncnet_scorer.score(frames, np.zeros(16000, np.int16))
+    short = media.write_video(tmp_path / "short.mp4", frames[:5], audio=np.zeros(3200, np.float32))
+    rows = score_video(short, syncnet_scorer)
+    assert rows[0].status == "too_short" and "too short" in rows[0].reason
+
+
+def test_no_face_gives_a_track_status(syncnet_scorer, tmp_path):
+    rng = np.random.default_rng(1)
+    scenery = np.repeat(rng.integers(0, 255, (1, 120, 160, 3), dtype=np.uint8), 60, axis=0)
+    clip = media.write_video(tmp_path / "scenery.mp4", scenery, audio=rng.normal(0, 0.1, 16000 * 3).astype(np.float32))
+    rows = score_video(clip, syncnet_scorer, mode="track", detector=DlibHOGDetector(), min_track=10)
+    assert rows[0].status == "no_face" and "no face track" in rows[0].reason
+
+
+def test_batched_shift_distances_equal_the_loop():
+    import torch
+
+    from lsbench.syncnet.lse import shift_distances
+
+    g = torch.Generator().manual_seed(0)
+    im, cc = torch.randn(40, 1024, generator=g), torch.randn(40, 1024, generator=g)
+    fast = shift_distances(im, cc, 15)
+    pad = torch.nn.functional.pad(cc, (0, 0, 15, 15))
+    loop = torch.stack([torch.nn.functional.pairwise_distance(im[[i]].repeat(31, 1), pad[i : i + 31]) for i in range(40)])
+    assert torch.allclose(fast, loop, atol=1e-4)

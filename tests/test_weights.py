@@ -1,0 +1,177 @@
+"""The weights manager against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import json
+import os
+import pickle
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from lsbench import weights as W
+from lsbench.cli import cli
+from lsbench.errors import WeightsError
+
+PAYLOAD = os.urandom(300_000)
+SHA = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path.endswith("truncated.bin"):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(PAYLOAD)))
+            self.end_headers()
+            self.wfile.write(PAYLOAD[: len(PAYLOAD) // 3])
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if self.path.endswith("missing.bin"):
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(PAYLOAD)))
+        self.end_headers()
+        self.wfile.write(PAYLOAD)
+
+
+@pytest.fixture
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def spec(url, name="file.bin", sha=SHA, size=len(PAYLOAD)):
+    return W.WeightSpec("test", name, f"{url}/{name}", sha, size, "test")
+
+
+def test_fetch_success_is_atomic_and_cached(server, isolated_home):
+    p = W.fetch(spec(server), progress=False)
+    assert p == isolated_home / "weights" / "file.bin"
+    assert p.read_bytes() == PAYLOAD
+    assert not list(p.parent.glob(".*part*"))
+    assert W.path(spec(server)) == p  # found and verified without a download
+
+
+def test_unpublished_hash_is_pinned_on_first_download(server):
+    s = spec(server, sha=None, size=None)
+    W.fetch(s, progress=False)
+    assert json.loads(W.lock_path().read_text()) == {"file.bin": SHA}
+    W.cache_dir().joinpath("file.bin").write_bytes(PAYLOAD[:-1] + b"x")
+    with pytest.raises(WeightsError, match="does not match"):
+        W.path(s)
+
+
+def test_wrong_hash_is_refused_and_nothing_is_kept(server):
+    with pytest.raises(WeightsError, match="refused: sha-256") as e:
+        W.fetch(spec(server, sha="0" * 64), progress=False)
+    assert "file.bin" in str(e.value)
+    assert not any(W.cache_dir().iterdir())
+
+
+def test_truncated_transfer_is_refused(server):
+    with pytest.raises(WeightsError, match="truncated|broke off"):
+        W.fetch(spec(server, name="truncated.bin", sha=None, size=None), progress=False)
+    assert not any(W.cache_dir().iterdir())
+
+
+def test_server_down_names_url_file_and_weights_dir():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens
+    with pytest.raises(WeightsError) as e:
+        W.fetch(spec(f"http://127.0.0.1:{port}"), progress=False, timeout=5)
+    msg = str(e.value)
+    assert f"http://127.0.0.1:{port}/file.bin" in msg and "file.bin" in msg and "LSBENCH_WEIGHTS_DIR" in msg
+
+
+def test_http_error_is_reported(server):
+    with pytest.raises(WeightsError, match="404"):
+        W.fetch(spec(server, name="missing.bin"), progress=False)
+
+
+def test_weights_dir_is_searched_first(tmp_path, monkeypatch, server):
+    (tmp_path / "file.bin").write_bytes(PAYLOAD)
+    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(tmp_path))
+    assert W.fetch(spec(server), progress=False) == tmp_path / "file.bin"
+    (tmp_path / "file.bin").write_bytes(b"not it")
+    with pytest.raises(WeightsError) as e:
+        W.path(spec(server))
+    assert str(tmp_path / "file.bin") in str(e.value)
+
+
+def test_missing_weights_message():
+    with pytest.raises(WeightsError) as e:
+        W.path("syncnet")
+    msg = str(e.value)
+    assert "lsbench weights fetch syncnet" in msg and "LSBENCH_WEIGHTS_DIR" in msg and "syncnet_v2.model" in msg
+
+
+def test_every_official_file_is_listed():
+    files = {s.filename for s in W.all_specs()}
+    assert {"syncnet_v2.model", "sfd_face.pth", "wav2lip.pth", "wav2lip_gan.pth", "lipsync_expert.pth",
+            "lipgan_residual_mfcc.h5", "ckpt_autovc.pth", "ckpt_content_branch.pth", "ckpt_speaker_branch.pth",
+            "ckpt_116_i2i_comb.pth", "pt_inception-2015-12-05-6726825d.pth"} <= files
+    assert all(s.url.startswith(("http://", "https://")) for s in W.all_specs())
+    assert [s.name for s in W.resolve(["makeittalk"])] == [
+        "makeittalk_autovc", "makeittalk_content_branch", "makeittalk_speaker_branch", "makeittalk_i2i"]
+    with pytest.raises(WeightsError, match="did you mean 'wav2lip'"):
+        W.resolve(["wav2lp"])
+
+
+def test_cli_fetch_through_a_mirror(server, monkeypatch):
+    payload_sd = io.BytesIO()
+    torch.save({"w": torch.ones(2)}, payload_sd)
+    monkeypatch.setenv("LSBENCH_MIRROR", server)
+    r = CliRunner().invoke(cli, ["weights", "fetch", "syncnet"])
+    assert r.exit_code == 0, r.output
+    assert (W.cache_dir() / "syncnet_v2.model").read_bytes() == PAYLOAD
+    r = CliRunner().invoke(cli, ["weights", "verify", "syncnet"])
+    assert r.exit_code == 0 and SHA in r.output
+    r = CliRunner().invoke(cli, ["weights", "path", "syncnet"])
+    assert r.output.strip() == str(W.cache_dir() / "syncnet_v2.model")
+
+
+def test_non_direct_sources_explain_the_manual_step():
+    with pytest.raises(WeightsError, match="LSBENCH_WEIGHTS_DIR") as e:
+        W.fetch(W.spec("lipgan"), progress=False)
+    assert "github.com/Rudrabha/LipGAN" in str(e.value)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /tmp/lsbench_pwned",))
+
+
+def test_pickle_with_code_is_refused_not_run(tmp_path):
+    p = tmp_path / "evil.pth"
+    with open(p, "wb") as f:
+        torch.save({"state": _Evil()}, f, _use_new_zipfile_serialization=False, pickle_module=pickle)
+    Path("/tmp/lsbench_pwned").unlink(missing_ok=True)
+    with pytest.raises(WeightsError, match="refused") as e:
+        W.load_torch(p)
+    assert str(p) in str(e.value)
+    assert not Path("/tmp/lsbench_pwned").exists()
+
+
+def test_truncated_checkpoint_is_refused(tmp_path):
+    p = tmp_path / "trunc.pth"
+    torch.save({"w": torch.randn(1000)}, p)
+    p.write_bytes(p.read_bytes()[:500])
+    with pytest.raises(WeightsError, match="cannot be read"):
+        W.load_torch(p)
