@@ -1,0 +1,32 @@
+# Set-up and the two entry points named at the top of README.md.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup demo test conformance bench
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ffmpeg)
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0  # the CPU wheel; a range would pull a CUDA build
+	$(BIN)/pip install -q -e '.[dev]'
+	# the reference implementation for tests and benchmarks; --no-deps: its torchvision pin would replace torch
+	$(BIN)/pip install -q --no-deps syncnet-python==0.2.3 scenedetect==0.6.7.1
+	touch $@
+
+demo: setup
+	$(BIN)/lsbench demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+conformance: setup
+	$(BIN)/lsbench conformance ../shared/conformance/syncnet ../shared/conformance/s3fd ../shared/conformance/audio
+
+bench: setup
+	$(BIN)/python bench/score_vs_syncnet_python.py

@@ -1,0 +1,131 @@
+#!/usr/bin/env python
+"""lsbench's SyncNet scoring against syncnet-python 0.2.3, same clips, same weights, one run.
+
+For every video in ../shared/media a face-crop clip is cut (224x224, 25 fps, --seconds long,
+H.264 + AAC), as Wav2Lip's LRS2 scoring sees its clips. Then:
+  reference: what syncnet_python does with such a clip (run_syncnet / Wav2Lip's scoring):
+             ffmpeg to JPEG frames + 16 kHz wav, SyncNetInstance.evaluate
+  lsbench:   decode (ffmpeg pipe), SyncNetScorer.score (batched, BN folded, 2-D trunk)
+Values are compared on the same pixels: lsbench also scores the reference's own JPEG frames
+and wav (columns "same input"); its own decode skips the lossy JPEG step, so its numbers on
+the mp4 (column "ours, mp4") differ slightly, as any two decodes of a clip do.
+The weights are the conformance pack's procedural syncnet_v2.model (no official file can be
+downloaded here); both sides load the same file. Model loading is excluded on both sides.
+Last line: `speedup: <total reference time / total lsbench time>x`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LSBENCH_SHARED", ROOT.parent / "shared"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=4.0, help="length of each crop clip")
+    ap.add_argument("--repeat", type=int, default=1, help="time each side this many times, keep the best")
+    args = ap.parse_args()
+
+    import numpy as np
+    import torch
+    from syncnet_python.SyncNetInstance import SyncNetInstance
+    from syncnet_python.SyncNetModel import S
+
+    from lsbench import media
+    from lsbench.audio import to_int16
+    from lsbench.conformance.procedural import write_checkpoint
+    from lsbench.syncnet.lse import SyncNetScorer
+    from lsbench.syncnet.model import load_syncnet
+
+    torch.set_num_threads(os.cpu_count() or 2)
+    work = Path(tempfile.mkdtemp(prefix="lsbench-bench-"))
+    pack = SHARED / "conformance" / "syncnet"
+    ckpt = write_checkpoint(pack, json.loads((pack / "pack.json").read_text())["checkpoints"][0], work / "weights")
+
+    ref_net = S()
+    ref_net.load_state_dict(torch.load(ckpt, weights_only=True))
+    ref_net.eval()
+    reference = SyncNetInstance(net=ref_net, device="cpu")
+    scorer = SyncNetScorer(load_syncnet(ckpt))
+
+    videos = sorted(p for p in (SHARED / "media").rglob("*") if p.suffix in (".mp4", ".avi"))
+    print(f"clips: {len(videos)}, {args.seconds:.1f} s each, 224x224 crops; torch threads {torch.get_num_threads()}")
+    print(f"{'':36} {'-- same input (reference JPEG frames + wav) --':^68} {'ours, mp4':^17} {'wall time':^22}")
+    print(f"{'clip':36} {'offset ref/ours':>15} {'LSE-C ref':>10} {'LSE-C ours':>10} {'|dC|':>8} "
+          f"{'LSE-D ref':>10} {'LSE-D ours':>10} {'|dD|':>8}  {'off':>4} {'LSE-C':>6} {'LSE-D':>7} "
+          f"{'ref s':>7} {'ours s':>7} {'ratio':>6}")
+    t_ref_total = t_ours_total = 0.0
+    worst_c = worst_d = 0.0
+    same_offsets = 0
+    for video in videos:
+        clip = work / f"{video.stem}_crop.mp4"
+        media.ffmpeg("-i", str(video), "-t", str(args.seconds), "-vf",
+                     "crop='min(iw,ih)':'min(iw,ih)',scale=224:224,fps=25", "-c:v", "libx264", "-crf", "18",
+                     "-c:a", "aac", "-ac", "1", "-ar", "16000", str(clip))
+
+        def run_reference():
+            tmp = work / "ref_tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            media.ffmpeg("-i", str(clip), "-threads", "1", "-f", "image2", str(tmp / "%06d.jpg"))
+            media.ffmpeg("-i", str(clip), "-async", "1", "-ac", "1", "-vn", "-acodec", "pcm_s16le", "-ar", "16000",
+                         str(tmp / "audio.wav"))
+
+            class Opt:
+                tmp_dir, batch_size, vshift = str(tmp), 20, 15
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                return reference.evaluate(opt=Opt())
+
+        def run_ours():
+            frames = media.read_frames(clip)
+            samples = to_int16(media.read_audio(clip))
+            return scorer.score(frames, samples)
+
+        def ours_on_reference_input():
+            import cv2
+
+            tmp = work / "ref_tmp"
+            frames = np.stack([cv2.imread(str(f)) for f in sorted(tmp.glob("*.jpg"))])
+            sr, samples = media.read_wav_int16(tmp / "audio.wav")
+            return scorer.score(frames, samples, sr, rgb=False)
+
+        best_ref = best_ours = float("inf")
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            ref = run_reference()
+            best_ref = min(best_ref, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            ours = run_ours()
+            best_ours = min(best_ours, time.perf_counter() - t0)
+        same = ours_on_reference_input()
+        r_off, r_conf, r_dist = int(ref[0]), float(ref[1]), float(ref[2])
+        dc, dd = abs(same.lse_c - r_conf), abs(same.lse_d - r_dist)
+        worst_c, worst_d = max(worst_c, dc), max(worst_d, dd)
+        same_offsets += int(same.offset == r_off)
+        t_ref_total += best_ref
+        t_ours_total += best_ours
+        print(f"{video.name[:36]:36} {f'{r_off}/{same.offset}':>15} {r_conf:>10.3f} {same.lse_c:>10.3f} {dc:>8.4f} "
+              f"{r_dist:>10.2f} {same.lse_d:>10.2f} {dd:>8.4f}  {ours.offset:>4d} {ours.lse_c:>6.2f} {ours.lse_d:>7.1f} "
+              f"{best_ref:>7.2f} {best_ours:>7.2f} {best_ref / best_ours:>6.2f}")
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"offsets equal on {same_offsets}/{len(videos)} clips; worst |dLSE-C| {worst_c:.4f}, worst |dLSE-D| {worst_d:.4f} "
+          f"(pack tolerances 0.02 and 1.0; distances are ~1e3-1e4 with procedural weights)")
+    print(f"total: reference {t_ref_total:.2f} s, lsbench {t_ours_total:.2f} s")
+    print(f"speedup: {t_ref_total / t_ours_total:.2f}x")
+    return 0 if same_offsets == len(videos) and worst_c <= 0.02 and worst_d <= 1.0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Static leaderboard site builder; reads results JSON only (see issue 7)."""

@@ -1,0 +1,1 @@
+"""The Ray Data preprocessing pipeline (recipes, stages, pipeline, schema); see issue 4."""

@@ -1,0 +1,1 @@
+"""Dataset recipes: plain functions that find clips, splits and transcripts (no Ray code)."""
