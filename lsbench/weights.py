@@ -265,3 +265,15 @@ def load_torch(p: Path, what: str = "checkpoint"):
     except (EOFError, RuntimeError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{p}: {what} cannot be read (truncated or not a torch file: {first})") from None
+
+
+def load_into(module, p: Path, what: str):
+    """Load a plain state_dict file into `module` strictly; errors name the file and the mismatch."""
+    state = load_torch(p, what)
+    if not isinstance(state, dict):
+        raise WeightsError(f"{p}: {what} is not a state_dict (got {type(state).__name__})")
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise WeightsError(f"{p}: {what} does not match the model's layout ({str(exc).splitlines()[0]})") from None
+    return module.eval()

@@ -16,7 +16,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from .. import weights
-from ..errors import WeightsError
 from .base import FaceDetector
 from .specs import S3FD
 
@@ -174,15 +173,7 @@ def nms_numpy(dets: np.ndarray, thresh: float) -> np.ndarray:
 
 def load_s3fd(path: "str | Path | None" = None, device: str = "cpu") -> S3FDNet:
     p = Path(path) if path is not None else weights.path(S3FD)
-    state = weights.load_torch(p, "S3FD checkpoint")
-    if not isinstance(state, dict):
-        raise WeightsError(f"{p}: not a state_dict (got {type(state).__name__})")
-    net = S3FDNet()
-    try:
-        net.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise WeightsError(f"{p}: does not match S3FD's layout ({str(exc).splitlines()[0]})") from None
-    return net.eval().to(device)
+    return weights.load_into(S3FDNet(), p, "S3FD checkpoint").to(device)
 
 
 class S3FDDetector(FaceDetector):

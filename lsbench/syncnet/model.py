@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from .. import weights
-from ..errors import WeightsError
 from .specs import SYNCNET
 
 
@@ -70,15 +69,7 @@ class SyncNet(nn.Module):
 def load_syncnet(path: "str | Path | None" = None, device: str = "cpu") -> SyncNet:
     """Load syncnet_v2.model (a plain state_dict) strictly; default: the managed weights."""
     p = Path(path) if path is not None else weights.path(SYNCNET)
-    state = weights.load_torch(p, "SyncNet checkpoint")
-    if not isinstance(state, dict):
-        raise WeightsError(f"{p}: not a state_dict (got {type(state).__name__})")
-    net = SyncNet()
-    try:
-        net.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise WeightsError(f"{p}: does not match SyncNet's layout ({str(exc).splitlines()[0]})") from None
-    return net.eval().to(device)
+    return weights.load_into(SyncNet(), p, "SyncNet checkpoint").to(device)
 
 
 def _fold_bn(conv: nn.Module, bn: nn.Module) -> "tuple[torch.Tensor, torch.Tensor]":
