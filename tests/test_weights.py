@@ -175,3 +175,11 @@ def test_truncated_checkpoint_is_refused(tmp_path):
     p.write_bytes(p.read_bytes()[:500])
     with pytest.raises(WeightsError, match="cannot be read"):
         W.load_torch(p)
+
+
+def test_checkpoint_of_another_model_is_refused(procedural_weights):
+    from lsbench.syncnet.model import load_syncnet
+
+    with pytest.raises(WeightsError, match="does not match the model's layout") as e:
+        load_syncnet(procedural_weights / "sfd_face.pth")
+    assert "sfd_face.pth" in str(e.value)
