@@ -64,18 +64,42 @@ def cli() -> None:
 @click.option("--dataset", type=_choices(DATASETS), required=True, help="Corpus layout to read.")
 @click.option("--root", type=click.Path(path_type=Path), required=True, help="Corpus root (e.g. .../mvlrs_v1).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder for shards.")
-@click.option("--split", default=None, help="Only this split (train/val/test/pretrain).")
+@click.option("--split", default=None, help="Only this split (lrs2: train/val/test/pretrain; lrw: train/val/test; voxceleb2: dev/test).")
 @click.option("--limit", type=int, default=None, help="Only the first N clips (quick runs).")
 @click.option("--crop-size", type=int, default=96, show_default=True, help="Face crop side in pixels.")
-@click.option("--detector", type=_choices(DETECTORS), default="dlib-hog", show_default=True)
-@click.option("--sync", type=click.Choice(["syncnet", "energy", "none"]), default="syncnet", show_default=True,
-              help="AV offset estimator (energy needs no weights).")
-@click.option("--sync-min-conf", type=float, default=3.0, show_default=True, help="Drop clips below this confidence.")
-@click.option("--sync-max-offset", type=int, default=6, show_default=True, help="Drop clips with |offset| above this.")
+@click.option("--crop-scale", type=float, default=0.15, show_default=True, help="Growth of the face box before cropping (0.4 = syncnet_python).")
+@click.option("--detector", type=_choices(DETECTORS, ("auto",)), default="auto", show_default=True,
+              help="auto: s3fd when its weights are present, else dlib (no download).")
+@click.option("--detect-every", type=int, default=5, show_default=True, help="Run the detector on every k-th frame; track between.")
+@click.option("--sync", type=click.Choice(["auto", "syncnet", "energy", "none"]), default="auto", show_default=True,
+              help="AV offset estimator; auto: syncnet when its weights are present, else energy (no weights).")
+@click.option("--sync-min-conf", type=float, default=3.0, show_default=True, help="SyncNet: drop clips below this LSE-C.")
+@click.option("--energy-min-conf", type=float, default=4.0, show_default=True, help="Energy estimator: drop clips below this peak height (std devs).")
+@click.option("--sync-max-offset", type=int, default=6, show_default=True, help="Drop clips with |offset| above this many frames.")
+@click.option("--shard-mb", type=int, default=512, show_default=True, help="Target shard file size.")
+@click.option("--shard-rows", type=int, default=None, help="Also flush a shard after this many clips.")
+@click.option("--workers", type=int, default=None, help="Actors processing clips (default: one per CPU).")
 @click.option("--ray-address", default=None, help="Join this Ray cluster (default: start a local one).")
-def preprocess(**kwargs) -> None:
-    """Corpus -> synchronised Parquet shards (Ray pipeline)."""
-    raise NotBuiltError("`lsbench preprocess` is not built yet (issue 4)")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector, detect_every, sync, sync_min_conf,
+               energy_min_conf, sync_max_offset, shard_mb, shard_rows, workers, ray_address, no_progress) -> None:
+    """Corpus -> synchronised Parquet shards (Ray pipeline).
+
+    \b
+    Each clip is decoded (25 fps, 16 kHz), its faces detected and tracked, the speaking face
+    cropped, its audio-video offset measured (SyncNet, or the weight-free energy estimator)
+    and corrected; clips out of sync or unreadable become rows of OUT/errors with the stage
+    and the reason. A re-run resumes: finished clips are skipped.
+    """
+    from preprocess.pipeline import RunOptions, run
+    from preprocess.stages import Config
+
+    cfg = Config(crop_size=crop_size, crop_scale=crop_scale, detect_every=detect_every, sync=sync,
+                 sync_min_conf=sync_min_conf, energy_min_conf=energy_min_conf, sync_max_offset=sync_max_offset)
+    opts = RunOptions(dataset=dataset, root=root, out=out, split=split, limit=limit, detector=detector,
+                      shard_bytes=shard_mb << 20, shard_rows=shard_rows, ray_address=ray_address, num_workers=workers,
+                      progress=not no_progress)
+    run(opts, cfg, echo=click.echo)
 
 
 # ----------------------------------------------------------------------------- evaluate

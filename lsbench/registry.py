@@ -80,9 +80,9 @@ class Registry:
 
 
 DATASETS = Registry("dataset", base="preprocess.recipes.base:Recipe")
-DATASETS.register("lrs2", "preprocess.recipes.lrs2:LRS2", "LRS2 (mvlrs_v1/{main,pretrain}, split lists)", planned="issue 4")
-DATASETS.register("lrw", "preprocess.recipes.lrw:LRW", "LRW (lipread_mp4/WORD/{train,val,test})", planned="issue 4")
-DATASETS.register("voxceleb2", "preprocess.recipes.voxceleb2:VoxCeleb2", "VoxCeleb2 (dev|test/mp4/idXXXXX)", planned="issue 4")
+DATASETS.register("lrs2", "preprocess.recipes.lrs2:LRS2", "LRS2 (mvlrs_v1/{main,pretrain}, split lists)")
+DATASETS.register("lrw", "preprocess.recipes.lrw:LRW", "LRW (lipread_mp4/WORD/{train,val,test})")
+DATASETS.register("voxceleb2", "preprocess.recipes.voxceleb2:VoxCeleb2", "VoxCeleb2 (dev|test/mp4/idXXXXX)")
 
 DETECTORS = Registry("detector", base="lsbench.detectors.base:FaceDetector")
 DETECTORS.register("s3fd", "lsbench.detectors.s3fd:S3FDDetector", "S3FD, official sfd_face.pth (syncnet_python)")

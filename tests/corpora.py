@@ -6,6 +6,10 @@ into the repository: clips are cut with ffmpeg into a temporary folder.
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
+
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
@@ -22,11 +26,35 @@ SOURCES: List[Tuple[str, float, float]] = [
 WORDS = ["ABOUT", "BECAUSE", "PEOPLE"]
 
 
+@functools.lru_cache(maxsize=None)
+def face_square(src: Path, start: float) -> "tuple[int, int, int]":
+    """(x, y, side) of a square around the face at `start`, the way LRS2/VoxCeleb2 clips are
+    face-centred; found once per source with lsbench's weight-free detector."""
+    from lsbench import media
+    from lsbench.detectors.dlib_hog import DlibHOGDetector
+    from lsbench.detectors.dlib_mmod import DlibMMODDetector
+
+    info = media.probe(src)
+    frame = next(media.iter_frames(src))
+    for i, f in enumerate(media.iter_frames(src)):
+        if i >= int(start * 25):
+            frame = f
+            break
+    found = np.concatenate([DlibHOGDetector().detect_one(frame), DlibMMODDetector().detect_one(frame)])
+    box = found[np.argmax(np.maximum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1]))]  # the largest face
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    side = int(min(2.2 * max(box[2] - box[0], box[3] - box[1]), info.width, info.height)) // 2 * 2
+    x = int(min(max(cx - side / 2, 0), info.width - side))
+    y = int(min(max(cy - side / 2, 0), info.height - side))
+    return x, y, side
+
+
 def cut(src: Path, dest: Path, start: float, duration: float, size: int, audio: bool = True,
         vcodec: str = "libx264") -> Path:
-    """A re-encoded excerpt at 25 fps, size x size (center-cropped square), 16 kHz mono AAC."""
+    """A re-encoded excerpt at 25 fps, size x size around the face, 16 kHz mono AAC."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    vf = f"crop='min(iw,ih)':'min(iw,ih)',scale={size}:{size},fps=25"
+    x, y, side = face_square(src, start)
+    vf = f"crop={side}:{side}:{x}:{y},scale={size}:{size},fps=25"
     args = ["-ss", f"{start}", "-t", f"{duration}", "-i", str(src), "-vf", vf, "-c:v", vcodec, "-pix_fmt", "yuv420p"]
     args += ["-c:a", "aac", "-ac", "1", "-ar", "16000"] if audio else ["-an"]
     ffmpeg(*args, str(dest))

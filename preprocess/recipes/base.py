@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, List, Optional
+
+from lsbench.errors import LsbenchError
+
+
+class LayoutError(LsbenchError):
+    """The corpus root does not look like the dataset's published layout."""
 
 
 @dataclass(frozen=True)
@@ -14,20 +20,31 @@ class ClipRef:
     split: str
     speaker_id: str
     video_id: str
-    source_path: Path
+    source_path: str
     transcript: str = ""
-    audio_path: Optional[Path] = None  # VoxCeleb2 ships audio separately as .m4a
-    extra: Dict[str, str] = field(default_factory=dict, compare=False)
+    audio_path: Optional[str] = None  # VoxCeleb2 ships audio separately as .m4a
+    words: Optional[List[Dict]] = field(default=None, compare=False)  # LRS2 pretrain word timings
+    missing: bool = False  # listed in a split file but absent on disk: becomes an errors row
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 class Recipe:
-    """A corpus layout. Subclasses implement find_clips(); layout problems raise
-    LsbenchError naming the path and what was expected there."""
+    """A corpus layout. find_clips() yields ClipRefs; layout problems raise LayoutError
+    naming the path and what was expected there."""
 
     name = "recipe"
+    splits: tuple = ()
 
     def __init__(self, root: "str | Path"):
         self.root = Path(root)
+        if not self.root.is_dir():
+            raise LayoutError(f"{self.root}: corpus root does not exist or is not a folder")
 
     def find_clips(self, split: Optional[str] = None) -> Iterator[ClipRef]:
         raise NotImplementedError  # abstract: each dataset recipe overrides it
+
+    def _check_split(self, split: Optional[str]) -> None:
+        if split is not None and split not in self.splits:
+            raise LayoutError(f"{self.name} has no split {split!r} (splits: {', '.join(self.splits)})")

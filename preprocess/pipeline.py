@@ -1,0 +1,253 @@
+"""`lsbench preprocess`: recipe -> Ray Data (stages in actors) -> Parquet shards.
+
+Ray Data runs the stages (actors load the detector and SyncNet once, `num_gpus` when GPUs
+exist); the driver streams the results and writes the files itself, so that every file
+appears atomically (temporary name, fsync, rename) and a run killed at any point resumes
+with exactly the clip set of an uninterrupted run:
+
+  OUT/shards/part-<run>-<n>.parquet     clip rows (SHARD_SCHEMA)
+  OUT/errors/part-<run>-<n>.parquet     clips that failed (ERRORS_SCHEMA): stage + reason
+  OUT/dataset_card.json                 counts, hours, offset/confidence histograms, config
+
+A clip is done once its row is in a renamed file of either folder; a re-run skips done
+clips and removes leftover temporary files. Clips are flushed in file order, so a row is
+never written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lsbench import __version__
+from lsbench.errors import LsbenchError
+
+from .schema import ERRORS_SCHEMA, PIPELINE_VERSION, SHARD_SCHEMA
+from .stages import Config, error_row, process_batch
+
+
+@dataclass
+class RunOptions:
+    dataset: str
+    root: Path
+    out: Path
+    split: Optional[str] = None
+    limit: Optional[int] = None
+    detector: str = "auto"  # auto = s3fd when its weights are present, else dlib
+    shard_bytes: int = 512 << 20
+    shard_rows: Optional[int] = None  # flush after this many rows too (tests, quick runs)
+    ray_address: Optional[str] = None
+    num_workers: Optional[int] = None
+    progress: bool = True
+
+
+def _atomic_write(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def done_clip_ids(out: Path) -> set:
+    """Clip ids in finished files; leftover temporary files of a killed run are removed."""
+    done = set()
+    for sub in ("shards", "errors"):
+        folder = out / sub
+        if not folder.is_dir():
+            continue
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink()
+        for f in folder.glob("*.parquet"):
+            done.update(pq.read_table(f, columns=["clip_id"]).column("clip_id").to_pylist())
+    return done
+
+
+def find_refs(opts: RunOptions) -> List[dict]:
+    from lsbench.registry import DATASETS
+
+    recipe = DATASETS.create(opts.dataset, opts.root)
+    refs = []
+    for ref in recipe.find_clips(opts.split):
+        refs.append(ref.to_dict())
+        if opts.limit is not None and len(refs) >= opts.limit:
+            break
+    if not refs:
+        raise LsbenchError(f"{opts.root}: the {opts.dataset} recipe found no clips"
+                           + (f" in split {opts.split!r}" if opts.split else ""))
+    return refs
+
+
+def make_detector(name: str):
+    from lsbench import weights as W
+    from lsbench.detectors.specs import S3FD
+    from lsbench.registry import DETECTORS
+
+    if name == "auto":
+        name = "s3fd" if W.find(S3FD) else "dlib"
+    return DETECTORS.create(name)
+
+
+def make_scorer(cfg: Config):
+    from lsbench import weights as W
+    from lsbench.syncnet.specs import SYNCNET
+
+    if cfg.sync in ("energy", "none") or (cfg.sync == "auto" and W.find(SYNCNET) is None):
+        return None
+    from lsbench.syncnet.lse import SyncNetScorer
+    from lsbench.syncnet.model import load_syncnet
+
+    return SyncNetScorer(load_syncnet())
+
+
+class ClipProcessor:
+    """Ray actor: loads the detector and SyncNet once, processes batches of ClipRefs."""
+
+    def __init__(self, cfg: dict, detector: str):
+        import torch
+
+        torch.set_num_threads(1)  # one clip per actor; parallelism comes from the actor pool
+        self.cfg = Config(**cfg)
+        self.detector = make_detector(detector)
+        self.scorer = make_scorer(self.cfg)
+
+    def __call__(self, batch: Dict[str, np.ndarray]) -> pa.Table:
+        return process_batch(batch, self.detector, self.scorer, self.cfg)
+
+
+def _flat_refs(refs: List[dict]) -> List[dict]:
+    """Ray Data columns must be flat: nested word timings travel as JSON text."""
+    return [{**r, "words": json.dumps(r["words"]) if r.get("words") is not None else "",
+             "audio_path": r.get("audio_path") or ""} for r in refs]
+
+
+class ShardWriter:
+    def __init__(self, out: Path, run_id: str, shard_bytes: int, shard_rows: Optional[int]):
+        self.out, self.run_id = out, run_id
+        self.shard_bytes, self.shard_rows = shard_bytes, shard_rows
+        self.rows: List[pa.Table] = []
+        self.errors: List[dict] = []
+        self.n_files = 0
+        (out / "shards").mkdir(parents=True, exist_ok=True)
+        (out / "errors").mkdir(parents=True, exist_ok=True)
+
+    def add(self, results: pa.Table) -> "tuple[int, int]":
+        ok_mask = results.column("ok").to_numpy(zero_copy_only=False)
+        if ok_mask.any():
+            self.rows.append(results.filter(pa.array(ok_mask)).select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA))
+        for r in results.filter(pa.array(~ok_mask)).to_pylist():
+            self.errors.append(error_row(r, r["error_stage"], r["error_reason"], r["error_message"]))
+        pending_bytes = sum(t.nbytes for t in self.rows)
+        pending_rows = sum(t.num_rows for t in self.rows)
+        if pending_bytes >= self.shard_bytes or (self.shard_rows and pending_rows + len(self.errors) >= self.shard_rows):
+            self.flush()
+        return int(ok_mask.sum()), int((~ok_mask).sum())
+
+    def flush(self) -> None:
+        # errors first: a clip listed in no file is redone, never lost
+        if self.errors:
+            _atomic_write(pa.Table.from_pylist(self.errors, schema=ERRORS_SCHEMA),
+                          self.out / "errors" / f"part-{self.run_id}-{self.n_files:05d}.parquet")
+            self.errors = []
+        if self.rows:
+            _atomic_write(pa.concat_tables(self.rows), self.out / "shards" / f"part-{self.run_id}-{self.n_files:05d}.parquet")
+            self.rows = []
+        self.n_files += 1
+
+
+def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> dict:
+    import ray
+    from tqdm import tqdm
+
+    refs = find_refs(opts)
+    out = opts.out
+    out.mkdir(parents=True, exist_ok=True)
+    done = done_clip_ids(out)
+    todo = [r for r in refs if r["clip_id"] not in done]
+    echo(f"{opts.dataset}: {len(refs)} clips found, {len(refs) - len(todo)} already done, {len(todo)} to process")
+    t0 = time.time()
+    if todo:
+        if not ray.is_initialized():
+            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+            os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
+            kwargs = dict(address=opts.ray_address, ignore_reinit_error=True, include_dashboard=False,
+                          log_to_driver=False, configure_logging=False)
+            if opts.ray_address is None:
+                kwargs["num_cpus"] = opts.num_workers or os.cpu_count() or 2
+            ray.init(**kwargs)
+        import logging
+
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # our own bar and summary say what happened
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = False
+        n_gpus = int(ray.cluster_resources().get("GPU", 0))
+        workers = opts.num_workers or max(1, int(ray.cluster_resources().get("CPU", 2)))
+        ds = ray.data.from_items(_flat_refs(todo), override_num_blocks=min(len(todo), 200))
+        ds = ds.map_batches(ClipProcessor, fn_constructor_kwargs={"cfg": cfg.to_dict(), "detector": opts.detector},
+                            batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
+                            num_gpus=1 if n_gpus else 0, num_cpus=1, max_restarts=3, max_task_retries=3)
+        writer = ShardWriter(out, uuid.uuid4().hex[:8], opts.shard_bytes, opts.shard_rows)
+        bar = tqdm(total=len(todo), unit="clip", desc="preprocess", disable=not opts.progress)
+        n_ok = n_err = 0
+        for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
+            a, b = writer.add(batch)
+            n_ok, n_err = n_ok + a, n_err + b
+            bar.update(a + b)
+            bar.set_postfix(ok=n_ok, failed=n_err)
+        writer.flush()
+        bar.close()
+    card = write_card(opts, cfg, refs, time.time() - t0)
+    echo(f"done: {card['counts']['ok']} clips in shards, {card['counts']['failed']} in errors "
+         f"({', '.join(f'{k}: {v}' for k, v in card['errors_by_reason'].items()) or 'none'}), "
+         f"{card['hours']:.3f} h of video; {out}")
+    return card
+
+
+def read_errors(out: Path):
+    import pandas as pd
+
+    files = sorted((out / "errors").glob("*.parquet"))
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame(
+        columns=ERRORS_SCHEMA.names)
+
+
+def write_card(opts: RunOptions, cfg: Config, refs: Iterable[dict], seconds: float) -> dict:
+    files = sorted((opts.out / "shards").glob("*.parquet"))
+    cols = ["clip_id", "split", "n_frames", "av_offset", "sync_conf", "sync_method"]
+    meta = pa.concat_tables([pq.read_table(f, columns=cols) for f in files]).to_pandas() if files else None
+    errors = read_errors(opts.out)
+    offsets = meta["av_offset"].to_numpy() if meta is not None else np.zeros(0)
+    conf = meta["sync_conf"].to_numpy(dtype=float) if meta is not None else np.zeros(0)
+    conf = conf[np.isfinite(conf)]
+    edges = np.linspace(0, max(15.0, float(conf.max()) if conf.size else 15.0), 16)
+    card = {
+        "dataset": opts.dataset,
+        "root": str(opts.root),
+        "counts": {"listed": len(list(refs)), "ok": int(len(meta)) if meta is not None else 0, "failed": int(len(errors))},
+        "by_split": meta["split"].value_counts().to_dict() if meta is not None else {},
+        "errors_by_reason": errors["reason"].value_counts().to_dict() if len(errors) else {},
+        "errors_by_stage": errors["stage"].value_counts().to_dict() if len(errors) else {},
+        "hours": float(meta["n_frames"].sum() / 25 / 3600) if meta is not None else 0.0,
+        "offset_histogram": {str(k): int(v) for k, v in zip(*np.unique(offsets, return_counts=True))},
+        "confidence_histogram": {"edges": edges.round(3).tolist(), "counts": np.histogram(conf, edges)[0].tolist()},
+        "sync_methods": meta["sync_method"].value_counts().to_dict() if meta is not None else {},
+        "shard_files": [f.name for f in files],
+        "config": {**cfg.to_dict(), "detector": opts.detector, "split": opts.split, "limit": opts.limit},
+        "versions": {"lsbench": __version__, "pipeline": PIPELINE_VERSION, "python": platform.python_version(),
+                     "pyarrow": pa.__version__},
+        "seconds_this_run": round(seconds, 2),
+    }
+    tmp = opts.out / ".dataset_card.json.tmp"
+    tmp.write_text(json.dumps(card, indent=1, default=str) + "\n")
+    os.replace(tmp, opts.out / "dataset_card.json")
+    return card

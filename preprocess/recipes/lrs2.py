@@ -1,0 +1,64 @@
+"""LRS2: mvlrs_v1/{main,pretrain}/<videoid>/<clip>.mp4 + .txt, split lists beside it.
+
+Split files (train.txt, val.txt, test.txt, pretrain.txt) hold `videoid/clip` per line (test
+lines may carry a trailing token). main/ holds train/val/test, pretrain/ the pretrain set,
+whose .txt also has a `WORD START END ASDSCORE` table of word timings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+from .base import ClipRef, LayoutError, Recipe
+
+
+def read_transcript(txt: Path) -> "tuple[str, Optional[List[Dict]]]":
+    """(text after `Text:`, word timings or None)."""
+    if not txt.is_file():
+        return "", None
+    lines = txt.read_text(errors="replace").splitlines()
+    text = next((l.split(":", 1)[1].strip() for l in lines if l.startswith("Text:")), "")
+    words = None
+    for i, line in enumerate(lines):
+        if line.split()[:4] == ["WORD", "START", "END", "ASDSCORE"]:
+            words = []
+            for row in lines[i + 1 :]:
+                parts = row.split()
+                if len(parts) >= 3:
+                    words.append({"word": parts[0], "start": float(parts[1]), "end": float(parts[2]),
+                                  "asd": float(parts[3]) if len(parts) > 3 else None})
+    return text, words
+
+
+class LRS2(Recipe):
+    name = "lrs2"
+    splits = ("train", "val", "test", "pretrain")
+
+    def __init__(self, root):
+        super().__init__(root)
+        # accept the folder holding mvlrs_v1/ or mvlrs_v1 itself
+        if (self.root / "mvlrs_v1").is_dir():
+            self.data, self.lists = self.root / "mvlrs_v1", self.root
+        elif (self.root / "main").is_dir() or (self.root / "pretrain").is_dir():
+            self.data, self.lists = self.root, self.root if (self.root / "test.txt").exists() else self.root.parent
+        else:
+            raise LayoutError(f"{self.root}: not an LRS2 root (expected mvlrs_v1/main or main/ and pretrain/ inside)")
+
+    def split_list(self, split: str) -> List[str]:
+        path = self.lists / f"{split}.txt"
+        if not path.is_file():
+            raise LayoutError(f"{path}: LRS2 split list missing (expected `videoid/clip` lines)")
+        return [l.split()[0] for l in path.read_text().splitlines() if l.strip()]
+
+    def find_clips(self, split: Optional[str] = None) -> Iterator[ClipRef]:
+        self._check_split(split)
+        for s in [split] if split else self.splits:
+            folder = "pretrain" if s == "pretrain" else "main"
+            for item in self.split_list(s):
+                video_id, _, clip = item.partition("/")
+                mp4 = self.data / folder / video_id / f"{clip}.mp4"
+                text, words = read_transcript(mp4.with_suffix(".txt"))
+                yield ClipRef(clip_id=f"lrs2/{s}/{item}", dataset="lrs2", split=s, speaker_id=video_id,
+                              video_id=video_id, source_path=str(mp4), transcript=text, words=words,
+                              missing=not mp4.is_file())

@@ -1,0 +1,31 @@
+"""VoxCeleb2: {dev,test}/mp4/idXXXXX/<youtube_id>/00001.mp4; audio may also ship as
+{dev,test}/aac/idXXXXX/<youtube_id>/00001.m4a, used when present. Splits: dev, test."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from .base import ClipRef, LayoutError, Recipe
+
+
+class VoxCeleb2(Recipe):
+    name = "voxceleb2"
+    splits = ("dev", "test")
+
+    def __init__(self, root):
+        super().__init__(root)
+        if not any((self.root / s / "mp4").is_dir() for s in self.splits):
+            raise LayoutError(f"{self.root}: not a VoxCeleb2 root (expected dev/mp4 or test/mp4 inside)")
+
+    def find_clips(self, split: Optional[str] = None) -> Iterator[ClipRef]:
+        self._check_split(split)
+        for s in [split] if split else self.splits:
+            base = self.root / s / "mp4"
+            if not base.is_dir():
+                continue
+            for mp4 in sorted(base.glob("id*/*/*.mp4")):
+                speaker, yt = mp4.parent.parent.name, mp4.parent.name
+                m4a = self.root / s / "aac" / speaker / yt / f"{mp4.stem}.m4a"
+                yield ClipRef(clip_id=f"voxceleb2/{s}/{speaker}/{yt}/{mp4.stem}", dataset="voxceleb2", split=s,
+                              speaker_id=speaker, video_id=yt, source_path=str(mp4),
+                              audio_path=str(m4a) if m4a.is_file() else None)

@@ -1,0 +1,247 @@
+"""Preprocessing stages: plain functions on one clip, and a batch wrapper on dict batches.
+
+Nothing here imports Ray: pipeline.py wires these into Ray Data, and tests call them
+directly. A clip that fails raises StageError(stage, reason, message) inside the stages;
+process_batch turns it into an error row, so one bad clip never stops a batch.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import numpy as np
+import pyarrow as pa
+
+from lsbench import media
+from lsbench.audio import to_int16, wav2lip_mel
+from lsbench.errors import MediaError
+from lsbench.sync_energy import estimate_offset
+from lsbench.syncnet.track import Track, crop_track, track_faces
+
+from .schema import PIPELINE_VERSION, RESULT_SCHEMA, SHARD_SCHEMA
+
+SPF = media.SAMPLE_RATE // media.FPS  # audio samples per video frame (640)
+
+
+class StageError(Exception):
+    def __init__(self, stage: str, reason: str, message: str):
+        super().__init__(message)
+        self.stage, self.reason, self.message = stage, reason, message
+
+
+@dataclass
+class Config:
+    crop_size: int = 96
+    crop_scale: float = 0.15  # box growth around the face (0.4 = syncnet_python's crops)
+    jpeg_quality: int = 95
+    detect_every: int = 5
+    min_face_size: float = 40.0
+    min_coverage: float = 0.8  # the chosen face track must span this share of the clip
+    sync: str = "auto"  # auto | syncnet | energy | none
+    sync_min_conf: float = 3.0  # SyncNet LSE-C
+    energy_min_conf: float = 4.0  # energy estimator: peak height in standard deviations
+    sync_max_offset: int = 6
+    max_pixels: int = 1920 * 1080  # decode bound: larger frames are downscaled (memory)
+    min_frames: int = 6  # one SyncNet window + 1
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Clip:
+    """What flows from stage to stage for one clip."""
+
+    ref: dict
+    frames: np.ndarray = None  # (T,H,W,3) RGB
+    audio: np.ndarray = None  # float32 16 kHz on the video's timeline
+    scale: float = 1.0  # decoded size / source size
+    track: Optional[Track] = None
+    offset: int = 0
+    conf: float = float("nan")
+    dist: float = float("nan")
+    method: str = "none"
+    first: int = 0  # kept frame range [first, last)
+    last: int = 0
+    timings: Dict[str, float] = field(default_factory=dict)
+
+
+_REASONS = [("no such file", "missing_file"), ("empty file", "empty_file"), ("no audio stream", "no_audio"),
+            ("no video stream", "no_video"), ("corrupt", "corrupt"), ("no decodable video", "corrupt"),
+            ("cannot be decoded", "corrupt")]
+
+
+def _reason(message: str) -> str:
+    return next((code for key, code in _REASONS if key in message), "unreadable")
+
+
+def decode(clip: Clip, cfg: Config) -> Clip:
+    """25 fps RGB frames and 16 kHz mono audio (separate audio file if the recipe gives one)."""
+    src = clip.ref["source_path"]
+    if clip.ref.get("missing"):
+        raise StageError("listed", "missing_file", f"{src}: listed in the split file but not on disk")
+    try:
+        info = media.probe(src)
+        if not info.has_video:
+            raise MediaError(src, "no video stream")
+        clip.frames = media.read_frames(src) if info.width * info.height <= cfg.max_pixels else np.stack(
+            list(media.iter_frames(src, max_pixels=cfg.max_pixels, info=info)))
+        clip.scale = clip.frames.shape[2] / info.width
+        audio_src = clip.ref.get("audio_path") or src
+        clip.audio = media.read_audio(audio_src, info=None if audio_src != src else info)
+    except MediaError as exc:
+        raise StageError("decode", _reason(exc.reason), str(exc)) from None
+    if len(clip.frames) < cfg.min_frames:
+        raise StageError("decode", "too_short", f"{src}: {len(clip.frames)} frames at 25 fps, fewer than {cfg.min_frames}")
+    if np.abs(clip.audio).max(initial=0) < 1e-4:
+        raise StageError("decode", "silent_audio", f"{src}: the audio track is silent")
+    return clip
+
+
+def detect_and_track(clip: Clip, detector, cfg: Config) -> Clip:
+    """Detect every k-th frame, link into tracks, keep the speaking face's track."""
+    n = len(clip.frames)
+    step = max(1, cfg.detect_every)
+    dets = [np.zeros((0, 5))] * n
+    for i in range(0, n, step):
+        dets[i] = detector.detect([clip.frames[i]])[0]
+    if n - 1 not in range(0, n, step):  # the last frame too, so tracks reach the end
+        dets[n - 1] = detector.detect([clip.frames[n - 1]])[0]
+    min_span = max(cfg.min_frames, int(cfg.min_coverage * n)) - 1
+    tracks = track_faces(dets, min_track=min_span, num_failed_det=max(25, 2 * step),
+                         min_face_size=cfg.min_face_size * clip.scale)
+    if not tracks:
+        n_det = sum(len(d) for d in dets)
+        reason = "no_face" if n_det == 0 else "face_lost"
+        raise StageError("detect", reason, f"{clip.ref['source_path']}: no face track spans {cfg.min_coverage:.0%} of the "
+                                           f"clip ({n_det} detections in {len(range(0, n, step))} frames looked at)")
+    if len(tracks) > 1:  # several faces: the one whose mouth moves with the audio speaks
+        confs = [_track_energy(clip, t).conf for t in tracks]
+        tracks = [tracks[int(np.argmax(confs))]]
+    clip.track = tracks[0]
+    clip.first, clip.last = int(clip.track.frames[0]), int(clip.track.frames[-1]) + 1
+    return clip
+
+
+def _track_energy(clip: Clip, track: Track):
+    frames = clip.frames[track.frames[0] : track.frames[-1] + 1]
+    audio = clip.audio[track.frames[0] * SPF : (track.frames[-1] + 1) * SPF]
+    return estimate_offset(frames, audio, boxes=track.boxes)
+
+
+def synchronise(clip: Clip, scorer, cfg: Config) -> Clip:
+    """Estimate the AV offset of the track, drop the clip when out of sync, else cut the
+    frame range and audio so that they line up (no invented silence)."""
+    method = cfg.sync if cfg.sync != "auto" else ("syncnet" if scorer is not None else "energy")
+    if method == "none":
+        clip.method = "none"
+        return clip
+    if method == "syncnet":
+        crops = crop_track(clip.frames, clip.track, 0.4, 224)
+        audio = to_int16(clip.audio[clip.first * SPF : clip.last * SPF])
+        try:
+            res = scorer.score(crops, audio)
+        except Exception as exc:  # too short for a SyncNet window, etc.
+            raise StageError("sync", "too_short", f"{clip.ref['source_path']}: {exc}") from None
+        clip.offset, clip.conf, clip.dist = res.offset, res.lse_c, res.lse_d
+    else:
+        est = _track_energy(clip, clip.track)
+        clip.offset, clip.conf = est.offset, est.conf
+    clip.method = method
+    min_conf = cfg.sync_min_conf if method == "syncnet" else cfg.energy_min_conf
+    if clip.conf < min_conf or abs(clip.offset) > cfg.sync_max_offset:
+        raise StageError("sync", "out_of_sync", f"{clip.ref['source_path']}: offset {clip.offset} frames, confidence "
+                                                f"{clip.conf:.2f} ({method}; keep: conf >= {min_conf}, "
+                                                f"|offset| <= {cfg.sync_max_offset})")
+    return clip
+
+
+def aligned_ranges(first: int, last: int, offset: int) -> "tuple[int, int, int]":
+    """(first, last, audio_start_frame) after correcting `offset` (syncnet_python sign).
+
+    offset > 0: the audio is early, frame v sounds at v - offset: drop the first frames.
+    offset < 0: the audio is late, frame v sounds at v + |offset|: drop the last frames."""
+    if offset > 0:
+        return first + offset, last, first
+    if offset < 0:
+        return first, last + offset, first - offset
+    return first, last, first
+
+
+def to_row(clip: Clip, cfg: Config, detector_name: str) -> dict:
+    import cv2
+
+    first, last, a0 = aligned_ranges(clip.first, clip.last, clip.offset)
+    n = last - first
+    if n < cfg.min_frames:
+        raise StageError("sync", "too_short", f"{clip.ref['source_path']}: {n} frames left after the offset correction")
+    keep = Track(clip.track.frames[first - clip.first : last - clip.first],
+                 clip.track.boxes[first - clip.first : last - clip.first], clip.track.scores)
+    crops = crop_track(clip.frames, keep, cfg.crop_scale, cfg.crop_size)
+    jpegs = [cv2.imencode(".jpg", c[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])[1].tobytes() for c in crops]
+    audio = np.zeros(n * SPF, np.float32)
+    seg = clip.audio[a0 * SPF : (a0 + n) * SPF]
+    audio[: len(seg)] = seg
+    mel = wav2lip_mel(audio)
+    ref = clip.ref
+    return {
+        "clip_id": ref["clip_id"], "dataset": ref["dataset"], "split": ref["split"], "speaker_id": ref["speaker_id"],
+        "video_id": ref["video_id"], "source_path": ref["source_path"], "transcript": ref.get("transcript", ""),
+        "fps": media.FPS, "n_frames": n, "start_s": first / media.FPS,
+        "frames": jpegs, "crop_size": cfg.crop_size,
+        "boxes": (keep.boxes / clip.scale).astype(np.float32).tolist(),
+        "audio": to_int16(audio).astype("<i2").tobytes(), "sample_rate": media.SAMPLE_RATE,
+        "mel": mel.astype(np.float16).tolist(),
+        "av_offset": int(clip.offset), "sync_conf": float(clip.conf), "sync_dist": float(clip.dist),
+        "sync_method": clip.method, "offset_applied": clip.method != "none" and clip.offset != 0,
+        "pipeline_version": PIPELINE_VERSION, "detector": detector_name,
+    }
+
+
+def process_clip(ref: dict, detector, scorer, cfg: Config) -> dict:
+    clip = Clip(ref)
+    for name, fn in (("decode", lambda c: decode(c, cfg)), ("detect", lambda c: detect_and_track(c, detector, cfg)),
+                     ("sync", lambda c: synchronise(c, scorer, cfg))):
+        t0 = time.perf_counter()
+        clip = fn(clip)
+        clip.timings[name] = time.perf_counter() - t0
+    return to_row(clip, cfg, getattr(detector, "name", "?"))
+
+
+def error_row(ref: dict, stage: str, reason: str, message: str) -> dict:
+    return {"clip_id": ref["clip_id"], "source_path": ref.get("source_path", ""), "stage": stage, "reason": reason,
+            "message": message}
+
+
+def process_batch(batch: Dict[str, list], detector, scorer, cfg: Config) -> pa.Table:
+    """Dict batch of ClipRef columns -> RESULT_SCHEMA table, one row per input clip."""
+    keys = list(batch)
+    n = len(batch[keys[0]]) if keys else 0
+    rows = []
+    for i in range(n):
+        ref = {k: _plain(batch[k][i]) for k in keys}
+        try:
+            row = process_clip(ref, detector, scorer, cfg)
+            row.update(ok=True, error_stage=None, error_reason=None, error_message=None)
+        except StageError as exc:
+            row = _empty_row(ref)
+            row.update(ok=False, error_stage=exc.stage, error_reason=exc.reason, error_message=exc.message)
+        except Exception as exc:  # a bug or an unforeseen input: recorded, never a crash of the run
+            row = _empty_row(ref)
+            row.update(ok=False, error_stage="internal", error_reason="exception",
+                       error_message=f"{ref.get('source_path')}: {type(exc).__name__}: {exc}")
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _empty_row(ref: dict) -> dict:
+    row = {f.name: None for f in SHARD_SCHEMA}
+    row.update({k: ref.get(k) for k in ("clip_id", "dataset", "split", "speaker_id", "video_id", "source_path")})
+    return row
