@@ -1,0 +1,211 @@
+"""`lsbench preprocess` end to end through Ray on tiny corpora cut from ../shared/media,
+and the stages on their own (no Ray) on synthetic clips with known offsets."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from lsbench import media
+from lsbench.data import ShardDataset, decode_frames
+from lsbench.detectors.dlib_cascade import DlibCascadeDetector
+from preprocess.recipes.base import ClipRef, LayoutError
+from preprocess.recipes.lrs2 import LRS2
+from preprocess.recipes.lrw import LRW
+from preprocess.recipes.voxceleb2 import VoxCeleb2
+from preprocess.stages import Config, aligned_ranges, process_batch
+
+
+def run_cli(*args, timeout=600, env=None):
+    return subprocess.run([sys.executable, "-m", "lsbench.cli", "preprocess", *args, "--no-progress"],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def read_out(out):
+    shards = pd.read_parquet(out / "shards") if list((out / "shards").glob("*.parquet")) else pd.DataFrame()
+    errors = pd.read_parquet(out / "errors") if list((out / "errors").glob("*.parquet")) else pd.DataFrame()
+    return shards, errors
+
+
+def check_shards(out, listed_ids):
+    shards, errors = read_out(out)
+    ids = list(shards.get("clip_id", [])) + list(errors.get("clip_id", []))
+    assert sorted(ids) == sorted(listed_ids), "every clip is a shard row or an errors row, exactly once"
+    for _, row in shards.iterrows():
+        n = row["n_frames"]
+        assert len(row["frames"]) == n and len(row["boxes"]) == n
+        assert len(row["audio"]) == 2 * 640 * n  # PCM16, 640 samples per frame
+        assert len(row["mel"]) == 80 and len(row["mel"][0]) == 1 + (640 * n) // 200
+    return shards, errors
+
+
+@pytest.fixture(scope="module")
+def lrs2_run(lrs2_corpus, tmp_path_factory):
+    root, splits = lrs2_corpus
+    out = tmp_path_factory.mktemp("lrs2_shards")
+    p = run_cli("--dataset", "lrs2", "--root", str(root), "--out", str(out), "--sync", "none", "--workers", "2")
+    assert p.returncode == 0, p.stderr[-3000:]
+    return out, splits, p
+
+
+def test_lrs2_end_to_end(lrs2_run):
+    out, splits, p = lrs2_run
+    listed = [f"lrs2/{s}/{i}" for s, items in splits.items() for i in items]
+    shards, errors = check_shards(out, listed)
+    assert len(shards) == len(listed), errors.to_dict("records") if len(errors) else None
+    assert "done: 5 clips in shards, 0 in errors" in p.stdout
+    card = json.loads((out / "dataset_card.json").read_text())
+    assert card["counts"] == {"listed": 5, "ok": 5, "failed": 0} and card["hours"] > 0
+    assert set(card["by_split"]) == {"train", "val", "test", "pretrain"}
+    assert shards.set_index("clip_id").loc[f"lrs2/test/{splits['test'][0]}", "transcript"].startswith("HELLO WORLD")
+
+
+def test_crops_contain_the_face(lrs2_run):
+    out, _, _ = lrs2_run
+    det = DlibCascadeDetector(hog_short_side=192)
+    for _, row in pd.read_parquet(out / "shards").iterrows():
+        frames = decode_frames(list(row["frames"]))
+        assert frames.shape[1:] == (96, 96, 3)
+        found = det.detect_one(np.ascontiguousarray(frames[len(frames) // 2]))
+        assert len(found), row["clip_id"]
+        side = max(found[0][2] - found[0][0], found[0][3] - found[0][1])
+        assert side >= 0.5 * 96, (row["clip_id"], side)
+
+
+def test_shards_open_without_lsbench_and_feed_the_dataset(lrs2_run):
+    out, _, _ = lrs2_run
+    files = sorted((out / "shards").glob("*.parquet"))
+    assert pq.read_table(files[0]).num_rows >= 1  # plain pyarrow
+    ds = ShardDataset(out, split="train")
+    item = next(iter(ds))
+    assert item["frames"].shape == (5, 96, 96, 3) and item["mel"].shape == (80, 16) and item["mfcc"].shape == (13, 20)
+    assert item["audio"].shape == (3200,)
+    n_windows = sum(1 for _ in ds)
+    n_frames = pd.read_parquet(out / "shards").query("split == 'train'")["n_frames"].sum()
+    assert n_windows >= n_frames - 5 - 4  # every 5-frame window but the last few, whose mel would run past the end
+
+
+def test_resume_skips_finished_clips(lrs2_run, lrs2_corpus):
+    out, _, _ = lrs2_run
+    root, _ = lrs2_corpus
+    before = sorted(f.name for f in (out / "shards").glob("*.parquet"))
+    p = run_cli("--dataset", "lrs2", "--root", str(root), "--out", str(out), "--sync", "none")
+    assert p.returncode == 0 and "5 already done, 0 to process" in p.stdout
+    assert sorted(f.name for f in (out / "shards").glob("*.parquet")) == before
+
+
+@pytest.mark.parametrize("dataset", ["lrw", "voxceleb2"])
+def test_lrw_and_voxceleb2_end_to_end(dataset, request, tmp_path):
+    root, clips = request.getfixturevalue(f"{dataset}_corpus")
+    p = run_cli("--dataset", dataset, "--root", str(root), "--out", str(tmp_path), "--sync", "none")
+    assert p.returncode == 0, p.stderr[-3000:]
+    recipe = {"lrw": LRW, "voxceleb2": VoxCeleb2}[dataset](root)
+    listed = [r.clip_id for r in recipe.find_clips()]
+    assert len(listed) == len(clips)
+    shards, errors = check_shards(tmp_path, listed)
+    assert len(shards) >= len(listed) - 1, errors.to_dict("records")
+    if dataset == "lrw":
+        assert set(shards["n_frames"]) <= {28, 29, 30}
+    else:
+        assert all(ref.audio_path and ref.audio_path.endswith(".m4a") for ref in recipe.find_clips())
+
+
+def test_layout_errors_are_clear(tmp_path, lrs2_corpus):
+    with pytest.raises(LayoutError, match="does not exist"):
+        LRS2(tmp_path / "nope")
+    with pytest.raises(LayoutError, match="not an LRS2 root"):
+        LRS2(tmp_path)
+    root, _ = lrs2_corpus
+    broken = tmp_path / "broken"
+    import shutil
+
+    shutil.copytree(root, broken)
+    (broken / "val.txt").unlink()
+    with pytest.raises(LayoutError, match="val.txt: LRS2 split list missing"):
+        list(LRS2(broken).find_clips("val"))
+    with open(broken / "train.txt", "a") as f:
+        f.write("1234/00099\n")
+    refs = list(LRS2(broken).find_clips("train"))
+    assert refs[-1].missing and refs[-1].clip_id == "lrs2/train/1234/00099"
+    p = run_cli("--dataset", "lrs2", "--root", str(broken), "--out", str(tmp_path / "o"), "--split", "train", "--sync", "none")
+    assert p.returncode == 0, p.stderr[-2000:]
+    errors = pd.read_parquet(tmp_path / "o" / "errors")
+    assert errors.set_index("clip_id").loc["lrs2/train/1234/00099", "reason"] == "missing_file"
+
+
+def _ref(path, clip_id):
+    return ClipRef(clip_id=clip_id, dataset="synthetic", split="test", speaker_id="astronaut", video_id=clip_id,
+                   source_path=str(path)).to_dict()
+
+
+def test_energy_offsets_and_correction_on_synthetic_clips(synthetic_clips):
+    refs = [_ref(path, f"shift{shift}") for shift, (path, _) in synthetic_clips.items()]
+    batch = {k: [r[k] for r in refs] for k in refs[0]}
+    cfg = Config(sync="energy", sync_max_offset=15, energy_min_conf=3.0)
+    table = process_batch(batch, DlibCascadeDetector(), None, cfg).to_pylist()
+    for row, (shift, (path, clip)) in zip(table, synthetic_clips.items()):
+        assert row["ok"], row["error_message"]
+        assert row["sync_method"] == "energy"
+        assert abs(row["av_offset"] - clip.expected_offset) <= 1, (shift, row["av_offset"])
+        # the corrected audio is back in sync with the kept frames
+        audio = np.frombuffer(row["audio"], "<i2").astype(np.float32) / 32768
+        frames = decode_frames(row["frames"])
+        from lsbench.sync_energy import estimate_offset
+
+        assert abs(estimate_offset(frames, audio).offset) <= 1
+        assert row["offset_applied"] == (row["av_offset"] != 0)
+
+
+def test_out_of_sync_clips_become_errors(synthetic_clips):
+    path, clip = synthetic_clips[7]
+    refs = [_ref(path, "late7")]
+    batch = {k: [r[k] for r in refs] for k in refs[0]}
+    row = process_batch(batch, DlibCascadeDetector(), None, Config(sync="energy", sync_max_offset=6)).to_pylist()[0]
+    assert not row["ok"] and row["error_reason"] == "out_of_sync" and row["error_stage"] == "sync"
+    assert "offset -7" in row["error_message"] or "offset -6" in row["error_message"] or "offset -8" in row["error_message"]
+
+
+def test_aligned_ranges():
+    assert aligned_ranges(0, 100, 0) == (0, 100, 0)
+    assert aligned_ranges(0, 100, 3) == (3, 100, 0)  # audio early: drop the first frames
+    assert aligned_ranges(0, 100, -3) == (0, 97, 3)  # audio late: start the audio later
+
+
+def test_kill_and_restart_loses_and_duplicates_nothing(lrs2_corpus, lrs2_run, tmp_path):
+    """SIGKILL the run at random points several times, then let it finish: the clip set
+    equals the clean run's, with no duplicates, and every Parquet file is readable."""
+    root, splits = lrs2_corpus
+    clean_out, _, _ = lrs2_run
+    clean = sorted(pd.read_parquet(clean_out / "shards")["clip_id"])
+    out = tmp_path / "killed"
+    rng = random.Random(0)
+    args = [sys.executable, "-m", "lsbench.cli", "preprocess", "--dataset", "lrs2", "--root", str(root), "--out", str(out),
+            "--sync", "none", "--shard-rows", "1", "--workers", "1", "--no-progress"]
+    kills = 0
+    for _ in range(3):
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(rng.uniform(5, 10))
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        subprocess.run(["ray", "stop", "--force"], capture_output=True)
+    assert kills >= 1
+    p = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    for f in list((out / "shards").glob("*")) + list((out / "errors").glob("*")):
+        assert not f.name.startswith("."), f"temporary file left visible: {f}"
+        pq.read_table(f)
+    ids = list(pd.read_parquet(out / "shards")["clip_id"])
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == clean
