@@ -44,7 +44,7 @@ class Config:
     sync_min_conf: float = 3.0  # SyncNet LSE-C
     energy_min_conf: float = 4.0  # energy estimator: peak height in standard deviations
     sync_max_offset: int = 6
-    max_pixels: int = 1920 * 1080  # decode bound: larger frames are downscaled (memory)
+    max_pixels: int = 1280 * 720  # decode bound: larger frames are downscaled while decoding (memory, speed)
     min_frames: int = 6  # one SyncNet window + 1
 
     def to_dict(self) -> dict:

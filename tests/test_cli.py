@@ -20,7 +20,6 @@ def test_help(cmd):
 
 
 @pytest.mark.parametrize("args", [
-    ["preprocess", "--dataset", "lrs2", "--root", "x", "--out", "y"],
     ["evaluate", "--model", "wav2lip", "--data", "x"],
     ["leaderboard", "--results", "x", "--out", "y"],
 ])
@@ -28,6 +27,13 @@ def test_planned_commands_exit_2_with_one_line(args):
     p = subprocess.run([sys.executable, "-m", "lsbench.cli", *args], capture_output=True, text=True)
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "not built yet" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_bad_corpus_root_is_one_clear_line(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "lsbench.cli", "preprocess", "--dataset", "lrs2", "--root",
+                        str(tmp_path / "nope"), "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert p.stderr.strip() == f"lsbench: error: {tmp_path / 'nope'}: corpus root does not exist or is not a folder"
 
 
 def test_typo_gets_a_suggestion():

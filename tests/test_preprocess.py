@@ -209,3 +209,33 @@ def test_kill_and_restart_loses_and_duplicates_nothing(lrs2_corpus, lrs2_run, tm
     ids = list(pd.read_parquet(out / "shards")["clip_id"])
     assert len(ids) == len(set(ids))
     assert sorted(ids) == clean
+
+
+def test_corrupt_and_faceless_clips_become_errors_and_the_run_completes(lrs2_corpus, tmp_path):
+    import shutil
+
+    root, splits = lrs2_corpus
+    corpus = tmp_path / "lrs2"
+    shutil.copytree(root, corpus)
+    main = corpus / "mvlrs_v1" / "main"
+    good = main / f"{splits['train'][0]}.mp4"
+    bad_dir = main / "9999"
+    bad_dir.mkdir()
+    data = good.read_bytes()
+    (bad_dir / "00001.mp4").write_bytes(b"\x00" * 64 + data[64:2000])  # corrupt header
+    rng = np.random.default_rng(0)
+    scenery = np.repeat(rng.integers(0, 255, (1, 160, 160, 3), dtype=np.uint8), 50, axis=0)
+    media.write_video(bad_dir / "00002.mp4", scenery, audio=rng.normal(0, 0.1, 32000).astype(np.float32))
+    (bad_dir / "00003.mp4").write_bytes(b"")  # zero bytes
+    with open(corpus / "train.txt", "a") as f:
+        f.write("9999/00001\n9999/00002\n9999/00003\n")
+    out = tmp_path / "out"
+    p = run_cli("--dataset", "lrs2", "--root", str(corpus), "--out", str(out), "--split", "train", "--sync", "none")
+    assert p.returncode == 0, p.stderr[-2000:]
+    shards, errors = check_shards(out, [f"lrs2/train/{i}" for i in splits["train"] + ["9999/00001", "9999/00002", "9999/00003"]])
+    reasons = errors.set_index("clip_id")["reason"].to_dict()
+    assert reasons == {"lrs2/train/9999/00001": "corrupt", "lrs2/train/9999/00002": "no_face",
+                       "lrs2/train/9999/00003": "empty_file"}
+    messages = errors.set_index("clip_id")["message"].to_dict()
+    assert str(bad_dir / "00001.mp4") in messages["lrs2/train/9999/00001"]
+    assert "3 in errors" in p.stdout

@@ -16,7 +16,7 @@ from .dlib_mmod import DlibMMODDetector
 class DlibCascadeDetector(FaceDetector):
     name = "dlib"
 
-    def __init__(self, hog_short_side: int = 540, cnn_short_side: int = 320, min_face: int = 40):
+    def __init__(self, hog_short_side: int = 540, cnn_short_side: int = 256, min_face: int = 40):
         self.hog = DlibHOGDetector(short_side=hog_short_side)
         self.cnn = DlibMMODDetector(short_side=cnn_short_side)
         self.min_face = min_face  # HOG boxes smaller than this (source px) are ignored as noise

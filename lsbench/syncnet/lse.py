@@ -93,7 +93,7 @@ def prepare_frames(frames: np.ndarray, rgb: bool = True, size: int = FRAME_SIZE)
 class SyncNetScorer:
     """Embeds clips once and scores all offsets; batches windows across clips."""
 
-    def __init__(self, net: SyncNet, device: str = "cpu", chunk_frames: int = 16, audio_batch: int = 512):
+    def __init__(self, net: SyncNet, device: str = "cpu", chunk_frames: int = 4, audio_batch: int = 512):
         self.net = net.eval().to(device)
         self.device = device
         self.trunk = FastLipTrunk(self.net).to(device)
@@ -105,7 +105,8 @@ class SyncNetScorer:
         """(n, 1024) embeddings of windows 0..n-1 from (T,224,224,3) BGR uint8 frames,
         chunk_frames windows at a time (memory stays bounded for long clips)."""
         frames = torch.from_numpy(np.ascontiguousarray(frames_bgr[: n + 4])).to(self.device).permute(0, 3, 1, 2).float()
-        feats = [self.trunk(FastLipTrunk.stack_windows(frames, s, min(n, s + self.chunk_frames)))
+        feats = [self.trunk(FastLipTrunk.stack_windows(frames, s, min(n, s + self.chunk_frames))
+                            .contiguous(memory_format=torch.channels_last))  # NHWC: ~1.8x faster oneDNN convs
                  for s in range(0, n, self.chunk_frames)]
         return self.net.netfclip(torch.cat(feats)).cpu()
 
