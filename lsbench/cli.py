@@ -104,17 +104,32 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
 
 # ----------------------------------------------------------------------------- evaluate
 @cli.command()
-@click.option("--model", type=_choices(MODELS, ("all",)), required=True)
+@click.option("--model", type=_choices(MODELS, ("all",)), required=True,
+              help="A registered model, a reference row (ground-truth, static-frame, shifted-audio), or all.")
 @click.option("--protocol", type=_choices(PROTOCOLS), default="random-reference", show_default=True)
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Shard folder from `preprocess`.")
-@click.option("--split", default="test", show_default=True)
-@click.option("--limit", type=int, default=None)
+@click.option("--split", default="test", show_default=True, help="Split to evaluate ('all' for every split).")
+@click.option("--limit", type=int, default=None, help="Only the first N clips (sorted by clip id).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pairing RNG (recorded).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
-def evaluate(**kwargs) -> None:
-    """Run a model under a protocol and write a results JSON."""
-    raise NotBuiltError("`lsbench evaluate` is not built yet (issue 5)")
+@click.option("--save-videos", type=int, default=0, show_default=True, help="Write the first N generated clips as mp4.")
+@click.option("--resume", is_flag=True, help="Continue a killed run: clips already scored are kept, not rescored.")
+@click.option("--no-progress", is_flag=True)
+def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos, resume, no_progress) -> None:
+    """Run a model under a protocol and write a results JSON (the leaderboard's only input).
+
+    \b
+    random-reference: each clip's video is driven by another clip's speech (seeded pairing,
+    recorded); reconstruction: by its own audio, adding PSNR, SSIM and LMD against the real
+    frames. Every pair not scored is counted with its reason.
+    """
+    from .evaluate import evaluate as run_eval
+
+    names = [m for m in MODELS.names(ready_only=True)] if model == "all" else [model]
+    for name in names:
+        run_eval(name, data, protocol, None if split == "all" else split, limit, seed, device, out, save_videos,
+                 resume, progress=not no_progress, echo=click.echo)
 
 
 # ----------------------------------------------------------------------------- leaderboard

@@ -95,17 +95,21 @@ MODELS.register("wav2lip", "lsbench.models.wav2lip:Wav2Lip", "Wav2Lip (Prajwal e
 MODELS.register("lipgan", "lsbench.models.lipgan:LipGAN", "LipGAN (KR et al. 2019), Keras .h5 weights", planned="issue 6")
 MODELS.register("synctalkface", "lsbench.models.synctalkface:SyncTalkFace", "SyncTalkFace (Park et al. 2022)", planned="issue 9")
 MODELS.register("makeittalk", "lsbench.models.makeittalk:MakeItTalk", "MakeItTalk (Zhou et al. 2020)", planned="issue 9")
+MODELS.register("ground-truth", "lsbench.models.reference_rows:GroundTruth", "the real video with its own audio")
+MODELS.register("static-frame", "lsbench.models.reference_rows:StaticFrame", "a frozen reference frame (lower bound)")
+MODELS.register("shifted-audio", "lsbench.models.reference_rows:ShiftedAudio", "the real video, own audio 5 frames late")
 
 METRICS = Registry("metric", base="lsbench.metrics.base:Metric")
-METRICS.register("lse", "lsbench.metrics.lse:LSEMetric", "LSE-D / LSE-C from SyncNet (syncnet_python semantics)", planned="issue 5")
+METRICS.register("lse", "lsbench.metrics.lse:LSEMetric", "LSE-D / LSE-C from SyncNet (syncnet_python semantics)")
+METRICS.register("energy", "lsbench.metrics.energy:EnergySync", "weight-free sync score (mouth motion x audio envelope)")
 METRICS.register("fid", "lsbench.metrics.fid:FID", "Frechet Inception Distance", planned="issue 5")
-METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity", planned="issue 5")
-METRICS.register("psnr", "lsbench.metrics.image:PSNR", "peak signal-to-noise ratio", planned="issue 5")
-METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dlib 68 points)", planned="issue 5")
+METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity (scikit-image)")
+METRICS.register("psnr", "lsbench.metrics.image:PSNR", "peak signal-to-noise ratio (scikit-image)")
+METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dlib 68 points)")
 
 PROTOCOLS = Registry("protocol", base="lsbench.protocols.base:Protocol")
-PROTOCOLS.register("random-reference", "lsbench.protocols.random_reference:RandomReference", "default", planned="issue 5")
-PROTOCOLS.register("reconstruction", "lsbench.protocols.reconstruction:Reconstruction", "own audio; PSNR/SSIM/LMD", planned="issue 5")
+PROTOCOLS.register("random-reference", "lsbench.protocols.random_reference:RandomReference", "default")
+PROTOCOLS.register("reconstruction", "lsbench.protocols.reconstruction:Reconstruction", "own audio; PSNR/SSIM/LMD")
 PROTOCOLS.register("wav2lip-filelist", "lsbench.protocols.filelist:Wav2LipFilelist", "Wav2Lip's lrs2.txt/lrw.txt/lrs3.txt", planned="issue 5")
 
 # Conformance calls ("<model>.<call>" in pack.json) map to functions, one table for all packs.

@@ -21,6 +21,7 @@ def test_help(cmd):
 
 @pytest.mark.parametrize("args", [
     ["evaluate", "--model", "wav2lip", "--data", "x"],
+    ["evaluate", "--model", "ground-truth", "--protocol", "wav2lip-filelist", "--data", "x"],
     ["leaderboard", "--results", "x", "--out", "y"],
 ])
 def test_planned_commands_exit_2_with_one_line(args):

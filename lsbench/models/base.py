@@ -1,0 +1,44 @@
+"""The one interface every model, and every reference row, presents to the harness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+
+@dataclass
+class Pair:
+    """What the protocol hands a model: the target video, its identity reference frame,
+    the driving speech, and the target's own audio (reference rows use it)."""
+
+    target: np.ndarray  # (T,H,W,3) uint8 RGB face crops
+    reference: np.ndarray  # (H,W,3): a random frame of the target video (not the time-aligned one)
+    audio: np.ndarray  # (T*640,) float32 16 kHz: the driving speech, already fitted to T frames
+    own_audio: np.ndarray  # (T*640,) float32: the target's own audio
+    fps: int = 25
+
+
+@dataclass
+class Generation:
+    frames: np.ndarray  # (T,H,W,3) uint8 RGB
+    audio: np.ndarray  # the audio the frames are meant to match (scored against them)
+    notes: Dict[str, str] = field(default_factory=dict)
+
+
+class LipSyncModel:
+    """generate(pair) -> Generation. The pose prior (the current frame with its lower half
+    masked) is derived from pair.target by models that need one."""
+
+    name = "model"
+    face_size = 96
+    needs: tuple = ("reference", "pose_prior")
+
+    def weight_files(self) -> Dict[str, Path]:
+        """Checkpoint files this instance loaded (name -> path), for the provenance record."""
+        return {}
+
+    def generate(self, pair: Pair) -> Generation:
+        raise NotImplementedError  # abstract: every registered model overrides it

@@ -1,0 +1,43 @@
+"""Reference rows that need no generator weights, registered as models like any other:
+ground truth (the real video with its own audio), a frozen reference frame (the lower
+bound), and the real video with its audio shifted by a known number of frames."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Generation, LipSyncModel, Pair
+
+SPF = 640
+
+
+class GroundTruth(LipSyncModel):
+    name = "ground-truth"
+    needs = ()
+
+    def generate(self, pair: Pair) -> Generation:
+        return Generation(pair.target, pair.own_audio, {"audio": "own"})
+
+
+class StaticFrame(LipSyncModel):
+    name = "static-frame"
+    needs = ("reference",)
+
+    def generate(self, pair: Pair) -> Generation:
+        return Generation(np.repeat(pair.reference[None], len(pair.target), axis=0), pair.audio)
+
+
+class ShiftedAudio(LipSyncModel):
+    """The real video with its own audio delayed by `shift` frames (negative: advanced)."""
+
+    name = "shifted-audio"
+    needs = ()
+
+    def __init__(self, shift: int = 5):
+        self.shift = int(shift)
+
+    def generate(self, pair: Pair) -> Generation:
+        a, k = pair.own_audio, self.shift * SPF
+        shifted = np.concatenate([np.zeros(k, a.dtype), a[: len(a) - k]]) if k >= 0 else np.concatenate(
+            [a[-k:], np.zeros(-k, a.dtype)])
+        return Generation(pair.target, shifted, {"shift_frames": str(self.shift)})

@@ -1,0 +1,1 @@
+"""Evaluation protocols, registered in lsbench.registry.PROTOCOLS."""

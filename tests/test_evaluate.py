@@ -1,0 +1,134 @@
+"""`lsbench evaluate`: protocols, reference rows, metrics, results JSON, resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from lsbench import results, synthetic
+from lsbench.cli import cli
+from lsbench.detectors.dlib_cascade import DlibCascadeDetector
+from lsbench.evaluate import evaluate
+from lsbench.metrics.image import PSNR, SSIM
+from lsbench.metrics.lmd import LMD
+from lsbench.protocols.random_reference import RandomReference
+from preprocess.recipes.base import ClipRef
+from preprocess.schema import SHARD_SCHEMA
+from preprocess.stages import Config, process_batch
+
+
+@pytest.fixture(scope="module")
+def synthetic_shards(tmp_path_factory):
+    """Shards (through the real preprocessing stages) of in-sync synthetic talking faces."""
+    root = tmp_path_factory.mktemp("syn_shards")
+    refs = []
+    for seed in (10, 11, 12):
+        path = synthetic.write_clip(root / f"clip{seed}.mp4", synthetic.make_clip(3.0, seed=seed))
+        refs.append(ClipRef(clip_id=f"syn/test/{seed}", dataset="synthetic", split="test", speaker_id="a",
+                            video_id=str(seed), source_path=str(path)).to_dict())
+    table = process_batch({k: [r[k] for r in refs] for k in refs[0]}, DlibCascadeDetector(), None, Config(sync="none"))
+    assert all(table.column("ok").to_pylist())
+    (root / "shards").mkdir()
+    pq.write_table(table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA), root / "shards" / "part-0.parquet")
+    return root
+
+
+def run(model, shards, out, protocol="reconstruction", **kw):
+    return results.load(evaluate(model, shards, protocol, "test", out=out, progress=False, echo=lambda s: None, **kw))
+
+
+def test_energy_ranks_ground_truth_over_shifted_over_static(synthetic_shards, tmp_path):
+    agg = {m: run(m, synthetic_shards, tmp_path)["aggregates"] for m in ("ground-truth", "shifted-audio", "static-frame")}
+    gt, sh, st = (agg[m]["energy_sync"]["mean"] for m in ("ground-truth", "shifted-audio", "static-frame"))
+    assert gt > sh > st, (gt, sh, st)
+    rows = run("shifted-audio", synthetic_shards, tmp_path)["rows"]
+    assert all(abs(r["metrics"]["energy_offset"] - (-5)) <= 1 for r in rows)  # audio 5 frames late
+    assert all(abs(r["metrics"]["energy_offset"]) <= 1 for r in run("ground-truth", synthetic_shards, tmp_path)["rows"])
+
+
+def test_reconstruction_image_metrics(synthetic_shards, tmp_path):
+    doc = run("ground-truth", synthetic_shards, tmp_path)
+    for r in doc["rows"]:
+        assert r["metrics"]["ssim"] == pytest.approx(1.0) and r["metrics"]["psnr"] == "inf" and r["metrics"]["lmd"] == 0
+    still = run("static-frame", synthetic_shards, tmp_path)
+    for r in still["rows"]:
+        assert r["metrics"]["ssim"] < 1 and r["metrics"]["psnr"] < 60 and r["metrics"]["lmd"] > 0
+    assert doc["aggregates"]["psnr"]["n_nonfinite"] == 3
+
+
+def test_image_metrics_on_a_shifted_copy():
+    clip = synthetic.make_clip(1.0, seed=3)
+    same = clip.frames
+    moved = np.roll(same, 3, axis=0)  # frames 3 steps later: the mouth is elsewhere
+    assert SSIM().compute(same, None, same)["ssim"] == pytest.approx(1.0)
+    assert PSNR().compute(same, None, same)["psnr"] == np.inf
+    assert LMD().compute(same, None, same)["lmd"] == 0
+    assert SSIM().compute(moved, None, same)["ssim"] < 1
+    assert PSNR().compute(moved, None, same)["psnr"] < 100
+    assert LMD().compute(moved, None, same)["lmd"] > 0.5
+
+
+def test_pairing_is_seeded_never_self_and_counted():
+    clips = [{"clip_id": f"c{i}", "n_frames": 50 + i} for i in range(20)] + [{"clip_id": "tiny", "n_frames": 3}]
+    a, b, c = RandomReference().plan(clips, 1), RandomReference().plan(clips, 1), RandomReference().plan(clips, 2)
+    key = lambda p: [(x.target, x.audio_from, x.ref_frame) for x in p.pairs]
+    assert key(a) == key(b) and key(a) != key(c)
+    assert all(p.target != p.audio_from for p in a.pairs)
+    assert a.skip_counts() == {"too_short": 1} and len(a.pairs) + 1 == len(clips)
+    assert sum(a.fit_counts().values()) == len(a.pairs)
+    assert all(0 <= p.ref_frame < 50 + int(p.target[1:]) for p in a.pairs)
+    lonely = RandomReference().plan([{"clip_id": "x", "n_frames": 40}], 0)
+    assert lonely.pairs == [] and lonely.skip_counts() == {"no_other_clip": 1}
+
+
+def test_random_reference_results_and_lse_flagged_non_official(synthetic_shards, tmp_path, weights_dir):
+    doc = run("ground-truth", synthetic_shards, tmp_path, protocol="random-reference", seed=7, save_videos=1)
+    assert doc["protocol"] == {**doc["protocol"], "name": "random-reference", "version": 1, "seed": 7}
+    assert len(doc["protocol"]["pairs"]) == 3 and all(t != a for t, a, _ in doc["protocol"]["pairs"])
+    assert doc["official_weights"] is False and doc["weights"]["syncnet"]["official"] is False
+    assert {"lse_d", "lse_c", "energy_sync"} <= set(doc["aggregates"])
+    lo, hi = doc["aggregates"]["lse_d"]["ci95"]
+    assert lo <= doc["aggregates"]["lse_d"]["mean"] <= hi
+    assert doc["metrics"]["skipped"]["fid"].startswith("not built yet")
+    assert (tmp_path / doc["rows"][0]["video"]).is_file()
+    assert doc["counts"]["scored"] + doc["counts"]["failed"] + sum(doc["counts"]["skipped"].values()) == 3
+
+
+def test_wrong_schema_version_is_refused(synthetic_shards, tmp_path):
+    path = evaluate("static-frame", synthetic_shards, "reconstruction", "test", out=tmp_path, progress=False,
+                    echo=lambda s: None)
+    data = json.loads(path.read_text())
+    assert results.validate(data)["schema_version"] == results.SCHEMA_VERSION
+    data["schema_version"] = 0
+    path.write_text(json.dumps(data))
+    with pytest.raises(results.ResultsError, match="schema version 0 is not supported"):
+        results.load(path)
+
+
+def test_resume_keeps_scored_clips(synthetic_shards, tmp_path):
+    path = evaluate("ground-truth", synthetic_shards, "reconstruction", "test", out=tmp_path, progress=False,
+                    echo=lambda s: None)
+    first = results.load(path)["rows"]
+    partial = path.with_suffix(".partial.jsonl")
+    marked = dict(first[0], notes={"marker": "kept"})
+    partial.write_text(json.dumps(marked) + "\n" + '{"clip_id": "cut by a ki')  # a half-written line
+    path.unlink()
+    rows = results.load(evaluate("ground-truth", synthetic_shards, "reconstruction", "test", out=tmp_path,
+                                 progress=False, resume=True, echo=lambda s: None))["rows"]
+    assert [r["clip_id"] for r in rows] == [r["clip_id"] for r in first]
+    assert rows[0]["notes"] == {"marker": "kept"}  # not rescored
+    assert not partial.exists()
+
+
+def test_cli_evaluate_all_reference_rows(synthetic_shards, tmp_path):
+    r = CliRunner().invoke(cli, ["evaluate", "--model", "all", "--data", str(synthetic_shards), "--out", str(tmp_path),
+                                 "--protocol", "reconstruction", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name.split("__")[0] for p in tmp_path.glob("*.json")) == ["ground-truth", "shifted-audio", "static-frame"]
+    r = CliRunner().invoke(cli, ["evaluate", "--model", "ground-truth", "--data", str(tmp_path / "none")])
+    assert r.exit_code == 1 and "no shard files" in r.output
