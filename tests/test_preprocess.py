@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -199,7 +200,8 @@ def test_kill_and_restart_loses_and_duplicates_nothing(lrs2_corpus, lrs2_run, tm
             os.killpg(proc.pid, signal.SIGKILL)
             kills += 1
         proc.wait()
-        subprocess.run(["ray", "stop", "--force"], capture_output=True)
+        # the killed driver's Ray daemons run in their own sessions: stop them too
+        subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"], capture_output=True)
     assert kills >= 1
     p = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]

@@ -146,3 +146,17 @@ def test_batched_shift_distances_equal_the_loop():
     pad = torch.nn.functional.pad(cc, (0, 0, 15, 15))
     loop = torch.stack([torch.nn.functional.pairwise_distance(im[[i]].repeat(31, 1), pad[i : i + 31]) for i in range(40)])
     assert torch.allclose(fast, loop, atol=1e-4)
+
+
+def test_score_many_batches_across_clips_with_the_same_numbers(syncnet_scorer):
+    clips = []
+    for name, n in (("face_2.mp4", 30), ("face_3.mp4", 41)):
+        frames = media.read_frames(MEDIA / "videoretalking" / name, size=(224, 224), max_frames=n)
+        clips.append((frames, to_int16(media.read_audio(MEDIA / "videoretalking" / name))[: n * 640]))
+    clips.insert(1, (clips[0][0][:4], clips[0][1][:4 * 640]))  # too short: its error comes back in place
+    many = syncnet_scorer.score_many(clips)
+    assert isinstance(many[1], ClipTooShort)
+    for (frames, samples), got in zip([clips[0], clips[2]], [many[0], many[2]]):
+        one = syncnet_scorer.score(frames, samples)
+        assert got.offset == one.offset and got.n_windows == one.n_windows
+        np.testing.assert_allclose(got.mdist, one.mdist, atol=1e-2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List
@@ -28,7 +30,7 @@ class Generation:
     notes: Dict[str, str] = field(default_factory=dict)
 
 
-class LipSyncModel:
+class LipSyncModel(ABC):
     """generate(pair) -> Generation. The pose prior (the current frame with its lower half
     masked) is derived from pair.target by models that need one."""
 
@@ -40,5 +42,6 @@ class LipSyncModel:
         """Checkpoint files this instance loaded (name -> path), for the provenance record."""
         return {}
 
+    @abstractmethod
     def generate(self, pair: Pair) -> Generation:
-        raise NotImplementedError  # abstract: every registered model overrides it
+        """Frames for pair.target driven by pair.audio."""

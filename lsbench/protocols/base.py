@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence
@@ -32,14 +34,14 @@ class Plan:
         return dict(Counter(p.fit for p in self.pairs))
 
 
-class Protocol:
+class Protocol(ABC):
     name = "protocol"
     version = 1
     metrics_need_ground_truth = False
 
+    @abstractmethod
     def plan(self, clips: Sequence[dict], seed: int) -> Plan:
         """clips: dicts with clip_id and n_frames, in shard order."""
-        raise NotImplementedError  # abstract: every registered protocol overrides it
 
 
 def fit(target: dict, speech: dict) -> "tuple[int, str]":

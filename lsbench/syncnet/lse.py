@@ -115,20 +115,53 @@ class SyncNetScorer:
         x = torch.from_numpy(windows).to(self.device)
         return torch.cat([self.net.forward_aud(x[i : i + self.audio_batch]) for i in range(0, len(x), self.audio_batch)]).cpu()
 
+    def _check(self, frames, samples, sr: int) -> int:
+        if sr != 16000:
+            raise ValueError(f"SyncNet needs 16 kHz audio, got {sr} Hz")
+        n = afeat.syncnet_num_windows(len(frames), len(samples), sr)
+        if n < 1:
+            raise ClipTooShort(
+                f"clip too short for SyncNet: {len(frames)} frames and {len(samples) / sr:.2f} s of audio "
+                f"give {max(n, 0)} windows (needs at least 6 frames and 0.24 s)"
+            )
+        return n
+
     def score(self, frames: np.ndarray, samples_int16: np.ndarray, sr: int = 16000, rgb: bool = True,
               vshift: int = VSHIFT, mode: str = "crop", keep_features: bool = False) -> LSEResult:
         """Score one clip of face crops against 16 kHz int16 audio."""
-        if sr != 16000:
-            raise ValueError(f"SyncNet needs 16 kHz audio, got {sr} Hz")
-        n = afeat.syncnet_num_windows(len(frames), len(samples_int16), sr)
-        if n < 1:
-            raise ClipTooShort(
-                f"clip too short for SyncNet: {len(frames)} frames and {len(samples_int16) / sr:.2f} s of audio "
-                f"give {max(n, 0)} windows (needs at least 6 frames and 0.24 s)"
-            )
+        n = self._check(frames, samples_int16, sr)
         cc = self.audio_embeddings(afeat.syncnet_windows(afeat.syncnet_mfcc(samples_int16, sr), n))
         im = self.lip_embeddings(prepare_frames(frames, rgb=rgb), n)
         return lse_from_features(im, cc, vshift, mode, keep_features)
 
-    def score_many(self, clips: Sequence[tuple], **kwargs) -> List[LSEResult]:
-        return [self.score(*clip, **kwargs) for clip in clips]
+    @torch.inference_mode()
+    def score_many(self, clips: Sequence[tuple], rgb: bool = True, vshift: int = VSHIFT,
+                   mode: str = "crop") -> List["LSEResult | ClipTooShort"]:
+        """Score several (frames, int16 samples) clips with their windows batched together:
+        one audio pass over all clips' windows, lip windows in chunks that run across clip
+        boundaries. A clip too short for one window gives its ClipTooShort in its place."""
+        sizes, aud, vids = [], [], []
+        for frames, samples in clips:
+            try:
+                n = self._check(frames, samples, 16000)
+            except ClipTooShort as exc:
+                sizes.append(exc)
+                continue
+            sizes.append(n)
+            aud.append(afeat.syncnet_windows(afeat.syncnet_mfcc(samples, 16000), n))
+            vids.append(torch.from_numpy(prepare_frames(frames, rgb=rgb)[: n + 4]).permute(0, 3, 1, 2).float())
+        cc_all = self.audio_embeddings(np.concatenate(aud)) if aud else None
+        tasks = [(c, s) for c, v in enumerate(vids) for s in range(len(v) - 4)]  # (clip, window start)
+        feats = []
+        for i in range(0, len(tasks), self.chunk_frames):
+            batch = torch.stack([torch.cat([vids[c][s + t] for t in range(5)]) for c, s in tasks[i : i + self.chunk_frames]])
+            feats.append(self.trunk(batch.to(self.device).contiguous(memory_format=torch.channels_last)))
+        im_all = self.net.netfclip(torch.cat(feats)).cpu() if feats else None
+        out, at = [], 0
+        for n in sizes:
+            if isinstance(n, ClipTooShort):
+                out.append(n)
+                continue
+            out.append(lse_from_features(im_all[at : at + n], cc_all[at : at + n], vshift, mode))
+            at += n
+        return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
@@ -30,7 +32,7 @@ class ClipRef:
         return asdict(self)
 
 
-class Recipe:
+class Recipe(ABC):
     """A corpus layout. find_clips() yields ClipRefs; layout problems raise LayoutError
     naming the path and what was expected there."""
 
@@ -42,8 +44,9 @@ class Recipe:
         if not self.root.is_dir():
             raise LayoutError(f"{self.root}: corpus root does not exist or is not a folder")
 
+    @abstractmethod
     def find_clips(self, split: Optional[str] = None) -> Iterator[ClipRef]:
-        raise NotImplementedError  # abstract: each dataset recipe overrides it
+        """ClipRefs of one split, or of all."""
 
     def _check_split(self, split: Optional[str]) -> None:
         if split is not None and split not in self.splits:
