@@ -116,7 +116,6 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
         partial.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
     videos_dir = path.with_suffix("")
-    rng = np.random.default_rng(seed)
     todo = [p for p in plan.pairs if p.target not in done]
     with open(partial, "a") as log:
         for spec in tqdm(todo, desc=f"evaluate {model_name}", unit="clip", disable=not progress):

@@ -125,14 +125,13 @@ def nms_indices(boxes: torch.Tensor, scores: torch.Tensor, overlap: float, top_k
     yy2 = torch.minimum(y2[:, None], y2[None, :])
     inter = (xx2 - xx1).clamp(min=0.0) * (yy2 - yy1).clamp(min=0.0)
     suppress = (inter / ((area[None, :] - inter) + area[:, None])) > overlap
-    alive = torch.ones(len(order), dtype=torch.bool)
+    alive = np.ones(len(order), dtype=bool)
     keep = []
     sup = suppress.numpy()
-    alive_np = alive.numpy()
     for i in range(len(order)):
-        if alive_np[i]:
+        if alive[i]:
             keep.append(int(order[i]))
-            alive_np[i + 1 :] &= ~sup[i, i + 1 :]
+            alive[i + 1 :] &= ~sup[i, i + 1 :]
     return keep
 
 

@@ -109,9 +109,3 @@ class FastLipTrunk(nn.Module):
             if pool:
                 y = F.max_pool2d(y, pool[0], pool[1], pool[2])
         return y.flatten(1)
-
-    @staticmethod
-    def stack_windows(frames: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        """(T,3,H,W) frames -> windows start..stop-1 as (N, 15, H, W)."""
-        n = stop - start
-        return torch.stack([frames[start + t : stop + t] for t in range(5)], 1).reshape(n, -1, *frames.shape[2:])
