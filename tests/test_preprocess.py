@@ -241,3 +241,25 @@ def test_corrupt_and_faceless_clips_become_errors_and_the_run_completes(lrs2_cor
     messages = errors.set_index("clip_id")["message"].to_dict()
     assert str(bad_dir / "00001.mp4") in messages["lrs2/train/9999/00001"]
     assert "3 in errors" in p.stdout
+
+
+def test_bad_input_corpus_loses_nothing(tmp_path, shared):
+    """Every awkward input ends as a shard row or an errors row with a readable reason;
+    resampling cases (30/60 fps, 44.1/48 kHz stereo, HEVC portrait, 4K) are processed."""
+    import badinput
+
+    expected = badinput.build(shared / "media", tmp_path / "lrs2")
+    out = tmp_path / "out"
+    p = run_cli("--dataset", "lrs2", "--root", str(tmp_path / "lrs2"), "--out", str(out), "--split", "test",
+                "--sync", "none", timeout=900)
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-3000:]
+    shards, errors = check_shards(out, list(expected))
+    got = {cid: "ok" for cid in shards["clip_id"]}
+    got.update(errors.set_index("clip_id")["reason"].to_dict())
+    tally = {"inputs": len(expected), "ok": sum(v == "ok" for v in got.values()),
+             "errors": {r: n for r, n in pd.Series([v for v in got.values() if v != "ok"]).value_counts().items()},
+             "crashes": 0, "lost": len(set(expected) - set(got))}
+    print("bad-input tally:", tally)
+    assert got == expected
+    assert all(len(m) > 20 and "/" in m for m in errors["message"])  # names the file and the reason
+    assert "internal" not in set(errors["stage"])

@@ -49,13 +49,23 @@ class LRS2(Recipe):
         path = self.lists / f"{split}.txt"
         if not path.is_file():
             raise LayoutError(f"{path}: LRS2 split list missing (expected `videoid/clip` lines)")
-        return [l.split()[0] for l in path.read_text().splitlines() if l.strip()]
+        return [l.strip() for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+
+    def _resolve(self, line: str, folder: str) -> str:
+        """The clip id of a split-list line: the whole line when that clip exists (ids with
+        spaces), else the line without its trailing token (`5535415699068794046/00001 NF`)."""
+        parts = line.rsplit(None, 1)
+        for candidate in ([line, parts[0]] if len(parts) == 2 else [line]):
+            if (self.data / folder / f"{candidate}.mp4").is_file():
+                return candidate
+        return line.split()[0]
 
     def find_clips(self, split: Optional[str] = None) -> Iterator[ClipRef]:
         self._check_split(split)
         for s in [split] if split else self.splits:
             folder = "pretrain" if s == "pretrain" else "main"
-            for item in self.split_list(s):
+            for line in self.split_list(s):
+                item = self._resolve(line, folder)
                 video_id, _, clip = item.partition("/")
                 mp4 = self.data / folder / video_id / f"{clip}.mp4"
                 text, words = read_transcript(mp4.with_suffix(".txt"))
