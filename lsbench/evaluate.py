@@ -25,7 +25,7 @@ from .metrics.base import MetricUnavailable
 from .models.base import Pair
 from .registry import METRICS, MODELS, PROTOCOLS
 
-SPF = 640
+SPF = media.SAMPLES_PER_FRAME
 SYNC_METRICS = ("lse", "energy")
 GT_METRICS = ("psnr", "ssim", "lmd")
 

@@ -22,6 +22,7 @@ from .errors import MediaError
 
 FPS = 25
 SAMPLE_RATE = 16000
+SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 640: audio samples per video frame
 MAX_PIXELS = 4096 * 2304  # frames larger than this are downscaled while decoding (memory bound)
 
 

@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-SAMPLES_PER_FRAME = 640
+from .media import SAMPLES_PER_FRAME
 
 
 @dataclass

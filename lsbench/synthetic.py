@@ -13,10 +13,9 @@ from typing import Optional
 
 import numpy as np
 
-from .media import FPS, SAMPLE_RATE
+from .media import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 
 FACE_CROP = (120, 30, 320, 230)  # x1, y1, x2, y2 around the astronaut's face in the 512x512 photo
-SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 640
 
 
 @dataclass

@@ -19,11 +19,11 @@ from lsbench import media
 from lsbench.audio import to_int16, wav2lip_mel
 from lsbench.errors import MediaError
 from lsbench.sync_energy import estimate_offset
-from lsbench.syncnet.track import Track, crop_track, track_faces
+from lsbench.syncnet.track import Track, crop_track, detect_sparse, track_faces
 
 from .schema import PIPELINE_VERSION, RESULT_SCHEMA, SHARD_SCHEMA
 
-SPF = media.SAMPLE_RATE // media.FPS  # audio samples per video frame (640)
+SPF = media.SAMPLES_PER_FRAME
 
 
 class StageError(Exception):
@@ -105,11 +105,7 @@ def detect_and_track(clip: Clip, detector, cfg: Config) -> Clip:
     """Detect every k-th frame, link into tracks, keep the speaking face's track."""
     n = len(clip.frames)
     step = max(1, cfg.detect_every)
-    dets = [np.zeros((0, 5))] * n
-    for i in range(0, n, step):
-        dets[i] = detector.detect([clip.frames[i]])[0]
-    if n - 1 not in range(0, n, step):  # the last frame too, so tracks reach the end
-        dets[n - 1] = detector.detect([clip.frames[n - 1]])[0]
+    dets = detect_sparse(detector, clip.frames, step, last=True)  # the last frame too, so tracks reach the end
     min_span = max(cfg.min_frames, int(cfg.min_coverage * n)) - 1
     tracks = track_faces(dets, min_track=min_span, num_failed_det=max(25, 2 * step),
                          min_face_size=cfg.min_face_size * clip.scale)

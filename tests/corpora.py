@@ -35,11 +35,7 @@ def face_square(src: Path, start: float) -> "tuple[int, int, int]":
     from lsbench.detectors.dlib_mmod import DlibMMODDetector
 
     info = media.probe(src)
-    frame = next(media.iter_frames(src))
-    for i, f in enumerate(media.iter_frames(src)):
-        if i >= int(start * 25):
-            frame = f
-            break
+    frame = next(f for i, f in enumerate(media.iter_frames(src)) if i >= int(start * 25))
     found = np.concatenate([DlibHOGDetector().detect_one(frame), DlibMMODDetector().detect_one(frame)])
     box = found[np.argmax(np.maximum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1]))]  # the largest face
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2

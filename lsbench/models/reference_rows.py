@@ -8,7 +8,7 @@ import numpy as np
 
 from .base import Generation, LipSyncModel, Pair
 
-SPF = 640
+from ..media import SAMPLES_PER_FRAME as SPF
 
 
 class GroundTruth(LipSyncModel):

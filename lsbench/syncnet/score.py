@@ -13,9 +13,9 @@ from .. import media
 from ..audio import to_int16
 from ..errors import MediaError
 from .lse import ClipTooShort, SyncNetScorer
-from .track import crop_track, track_faces
+from .track import crop_track, detect_sparse, track_faces
 
-SAMPLES_PER_FRAME = media.SAMPLE_RATE // media.FPS
+SAMPLES_PER_FRAME = media.SAMPLES_PER_FRAME
 
 
 @dataclass
@@ -67,11 +67,7 @@ def score_video(video: "str | Path", scorer: SyncNetScorer, audio: "str | Path |
         return [_score_clip(scorer, frames, samples, 0, mode, 0, vshift)]
     if mode != "track":
         raise ValueError(f"unknown scoring mode {mode!r} (crop or track)")
-    step = max(1, detect_every)
-    looked = detector.detect(frames[::step])
-    dets = [np.zeros((0, 5))] * len(frames)
-    for i, d in zip(range(0, len(frames), step), looked):
-        dets[i] = d
+    dets = detect_sparse(detector, frames, detect_every)
     tracks = track_faces(dets, min_track=min_track, min_face_size=min_face_size)
     if not tracks:
         n_det = sum(len(d) for d in dets)

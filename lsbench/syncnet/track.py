@@ -40,6 +40,19 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def detect_sparse(detector, frames: Sequence[np.ndarray], every: int = 1, last: bool = False) -> List[np.ndarray]:
+    """Boxes for every `every`-th frame (and the last one when `last`), empty arrays for the
+    frames not looked at: what track_faces expects when detection skips frames."""
+    n = len(frames)
+    looked = list(range(0, n, max(1, every)))
+    if last and n and looked[-1] != n - 1:
+        looked.append(n - 1)
+    dets = [np.zeros((0, 5))] * n
+    for i, d in zip(looked, detector.detect([frames[i] for i in looked])):
+        dets[i] = d
+    return dets
+
+
 def track_faces(dets: Sequence[np.ndarray], min_track: int = 100, num_failed_det: int = 25,
                 min_face_size: float = 100, iou_thres: float = 0.5) -> List[Track]:
     """dets[i] is an (K, >=4) array of boxes in frame i (empty for frames not looked at).
