@@ -272,8 +272,42 @@ def load_into(module, p: Path, what: str):
     state = load_torch(p, what)
     if not isinstance(state, dict):
         raise WeightsError(f"{p}: {what} is not a state_dict (got {type(state).__name__})")
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise WeightsError(f"{p}: {what} does not match the model's layout ({str(exc).splitlines()[0]})") from None
+    return load_state_checked(module, state, p, what, "a plain state_dict")
+
+
+def _few(keys: List[str], n: int = 3) -> str:
+    return ", ".join(keys[:n]) + (f" and {len(keys) - n} more" if len(keys) > n else "")
+
+
+def load_state_checked(module, state: Dict, p: Path, what: str, expected_format: str):
+    """Strict load_state_dict whose failure says, in one readable line, which file, which
+    format was expected and what differs (missing / unexpected keys, shapes), instead of
+    torch's multi-page dump."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k} {tuple(getattr(state[k], 'shape', ()))} vs {tuple(own[k].shape)}"
+              for k in own if k in state and tuple(getattr(state[k], "shape", ())) != tuple(own[k].shape)]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} tensors missing ({_few(missing)})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected tensors ({_few(unexpected)})")
+        if shapes:
+            parts.append(f"{len(shapes)} shape mismatches (file vs model: {_few(shapes, 2)})")
+        raise WeightsError(f"{p}: not a valid {what}: expected {expected_format}; " + "; ".join(parts))
+    module.load_state_dict(state, strict=True)
     return module.eval()
+
+
+def provenance(s: WeightSpec, p: Optional[Path] = None) -> dict:
+    """Path, sha-256 and whether the file is verifiably the official one: its hash equals the
+    published one, or the one pinned when it was fetched from the official source."""
+    p = p or path(s, check=False)
+    digest = sha256_file(p)
+    expected = expected_sha256(s)
+    return {"file": s.filename, "path": str(p), "sha256": digest, "official": expected is not None and digest == expected,
+            "why": "matches the published or fetch-pinned sha-256" if expected == digest else
+            ("no published or fetch-pinned hash: cannot be verified as the official file" if expected is None
+             else "sha-256 differs from the official file")}
