@@ -111,7 +111,8 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
 @click.option("--split", default="test", show_default=True, help="Split to evaluate ('all' for every split).")
 @click.option("--limit", type=int, default=None, help="Only the first N clips (sorted by clip id).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pairing RNG (recorded).")
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True,
+              help="Torch device for models and metrics: auto (CUDA when present, else CPU), cpu, cuda, cuda:N.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
 @click.option("--save-videos", type=int, default=0, show_default=True, help="Write the first N generated clips as mp4.")
 @click.option("--resume", is_flag=True, help="Continue a killed run: clips already scored are kept, not rescored.")

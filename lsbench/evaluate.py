@@ -23,6 +23,7 @@ from .data import decode_frames, shard_files
 from .errors import LsbenchError
 from .metrics.base import MetricUnavailable
 from .models.base import Pair
+from .device import pick as pick_device
 from .registry import METRICS, MODELS, PROTOCOLS
 
 SPF = media.SAMPLES_PER_FRAME
@@ -87,14 +88,15 @@ def results_path(out: Path, model: str, protocol: str, dataset: str, split: Opti
 
 
 def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference", split: Optional[str] = "test",
-             limit: Optional[int] = None, seed: int = 0, device: str = "cpu", out: Path = Path("results"),
+             limit: Optional[int] = None, seed: int = 0, device: str = "auto", out: Path = Path("results"),
              save_videos: int = 0, resume: bool = False, progress: bool = True,
              echo: Callable[[str], None] = print) -> Path:
     from tqdm import tqdm
 
     t0 = time.time()
     protocol = PROTOCOLS.create(protocol_name)
-    model = MODELS.create(model_name)
+    device = pick_device(device)
+    model = MODELS.create(model_name, device=device)
     try:
         clips, dataset = load_clips(data, split, limit)
     except FileNotFoundError as exc:
@@ -143,7 +145,7 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
     directions = {k: v for m in metrics for k, v in m.higher_is_better.items()}
     failed = [r for r in rows if r["status"] != "ok"]
     weights = {k: v for m in metrics for k, v in m.provenance().items()}
-    weights.update({k: {"path": str(p), "sha256": _sha(p)} for k, p in model.weight_files().items()})
+    weights.update(model.provenance())
     doc = {
         "schema_version": results.SCHEMA_VERSION,
         "lsbench": {"version": __version__, "git": _git_hash()},
@@ -170,8 +172,3 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
         echo("WARNING: weights are not verifiably the official files; the results are flagged non-official")
     return path
 
-
-def _sha(p: Path) -> str:
-    from .weights import sha256_file
-
-    return sha256_file(p)

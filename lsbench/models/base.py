@@ -37,9 +37,14 @@ class LipSyncModel(ABC):
     name = "model"
     face_size = 96
     needs: tuple = ("reference", "pose_prior")
+    audio_features = "none"  # what the model computes from pair.audio itself (e.g. "wav2lip mel 80x16")
 
-    def weight_files(self) -> Dict[str, Path]:
-        """Checkpoint files this instance loaded (name -> path), for the provenance record."""
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+
+    def provenance(self) -> Dict[str, dict]:
+        """Checkpoint files this instance loaded: name -> weights.provenance() record
+        (path, sha-256, whether it is verifiably the official file)."""
         return {}
 
     @abstractmethod

@@ -33,7 +33,8 @@ class ShiftedAudio(LipSyncModel):
     name = "shifted-audio"
     needs = ()
 
-    def __init__(self, shift: int = 5):
+    def __init__(self, shift: int = 5, device: str = "cpu"):
+        super().__init__(device)
         self.shift = int(shift)
 
     def generate(self, pair: Pair) -> Generation:

@@ -1,17 +1,126 @@
-"""Wav2Lip's official checkpoints. The generator port lands with issue 6; the files are
-declared here, next to where the model will live, so `lsbench weights` can fetch them now."""
+"""Wav2Lip (Prajwal et al. 2020) behind the one model interface.
 
+What the official inference.py does per frame, kept: 96x96 BGR faces, the target's lower
+half zeroed as the pose prior next to a reference face, the mel window of 16 columns that
+starts at int(80 * i / fps) (the last windows clamped to the end), a sigmoid output scaled
+by 255 and truncated to uint8. Full-frame use (``paste_back``) smooths the face boxes over
+5 frames as inference.py does before cropping.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Optional
+
+import numpy as np
+
+from .. import weights as W
+from ..audio import mel_windows, wav2lip_mel
+from ..device import batch_size_for
 from ..weights import WeightSpec
+from .base import Generation, LipSyncModel, Pair
 
 _SP = ("https://iiitaphyd-my.sharepoint.com/personal/radrabha_m_research_iiit_ac_in/_layouts/15/"
        "download.aspx?SourceUrl=%2Fpersonal%2Fradrabha%5Fm%5Fresearch%5Fiiit%5Fac%5Fin%2FDocuments%2F"
        "Wav2Lip%5FModels%2F")
+_UNPUBLISHED = "sha-256 not published; pinned in the lock file on first download"
 
 WEIGHTS = [
-    WeightSpec("wav2lip", "wav2lip.pth", _SP + "wav2lip%2Epth", None, None, "wav2lip",
-               note="sha-256 not published; pinned in the lock file on first download"),
-    WeightSpec("wav2lip_gan", "wav2lip_gan.pth", _SP + "wav2lip%5Fgan%2Epth", None, None, "wav2lip",
-               note="sha-256 not published; pinned in the lock file on first download"),
+    WeightSpec("wav2lip", "wav2lip.pth", _SP + "wav2lip%2Epth", None, None, "wav2lip", note=_UNPUBLISHED),
+    WeightSpec("wav2lip_gan", "wav2lip_gan.pth", _SP + "wav2lip%5Fgan%2Epth", None, None, "wav2lip", note=_UNPUBLISHED),
     WeightSpec("lipsync_expert", "lipsync_expert.pth", _SP + "lipsync%5Fexpert%2Epth", None, None, "wav2lip",
-               note="sha-256 not published; pinned in the lock file on first download"),
+               note=_UNPUBLISHED),
 ]
+
+FACE = 96
+BYTES_PER_ITEM = 24 << 20  # measured peak activation memory of one 96x96 item, float32, with margin
+
+
+def to_bgr96(frames_rgb: np.ndarray) -> np.ndarray:
+    """(T,H,W,3) RGB crops -> (T,96,96,3) BGR, resized as inference.py does (cv2 bilinear)."""
+    import cv2
+
+    return np.stack([cv2.resize(np.ascontiguousarray(f[..., ::-1]), (FACE, FACE)) for f in frames_rgb])
+
+
+def generator_input(target_bgr: np.ndarray, reference_bgr: np.ndarray) -> np.ndarray:
+    """(T,6,96,96) float32 in [0,1]: the target with rows 48.. zeroed, then the reference."""
+    masked = target_bgr.copy()
+    masked[:, FACE // 2:] = 0
+    ref = np.broadcast_to(reference_bgr, target_bgr.shape)
+    x = np.concatenate([masked, ref], axis=3) / 255.0
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2)).astype(np.float32)
+
+
+class Wav2Lip(LipSyncModel):
+    name = "wav2lip"
+    face_size = FACE
+    needs = ("reference", "pose_prior")
+    audio_features = "Wav2Lip mel (80 bands, 80/s), 16-column window per frame"
+    checkpoint = "wav2lip"
+
+    def __init__(self, device: str = "cpu", weights_path: "str | Path | None" = None, batch_size: Optional[int] = None):
+        from .wav2lip_net import load_generator
+
+        super().__init__(device)
+        self.spec = W.spec(self.checkpoint)
+        self.path = Path(weights_path) if weights_path else W.path(self.spec)
+        self.net = load_generator(self.path, device)
+        self.batch_size = batch_size or batch_size_for(device, BYTES_PER_ITEM)
+
+    def provenance(self) -> Dict[str, dict]:
+        return {self.spec.name: W.provenance(self.spec, self.path)}
+
+    def faces(self, target_bgr: np.ndarray, reference_bgr: np.ndarray, audio: np.ndarray, fps: float) -> np.ndarray:
+        """96x96 BGR uint8 faces, one per target frame, driven by 16 kHz `audio`."""
+        import torch
+
+        mels = mel_windows(wav2lip_mel(audio), len(target_bgr), fps)[:, None]
+        x = generator_input(target_bgr, reference_bgr)
+        out = np.empty((len(x), FACE, FACE, 3), np.uint8)
+        with torch.inference_mode():
+            for i in range(0, len(x), self.batch_size):
+                face = torch.from_numpy(x[i:i + self.batch_size]).to(self.device)
+                mel = torch.from_numpy(mels[i:i + self.batch_size]).to(self.device)
+                pred = self.net(mel, face).cpu().numpy().transpose(0, 2, 3, 1) * 255.0
+                out[i:i + len(pred)] = pred.astype(np.uint8)  # truncation, as inference.py casts
+        return out
+
+    def generate(self, pair: Pair) -> Generation:
+        import cv2
+
+        target = to_bgr96(pair.target)
+        reference = to_bgr96(pair.reference[None])[0]
+        faces = self.faces(target, reference, pair.audio, pair.fps)
+        h, w = pair.target.shape[1:3]
+        frames = np.stack([cv2.resize(f, (w, h))[..., ::-1] for f in faces]) if (h, w) != (FACE, FACE) \
+            else faces[..., ::-1]
+        return Generation(np.ascontiguousarray(frames), pair.audio, {"checkpoint": self.spec.filename})
+
+
+class Wav2LipGAN(Wav2Lip):
+    """The same generator trained with the visual-quality discriminator (wav2lip_gan.pth)."""
+
+    name = "wav2lip-gan"
+    checkpoint = "wav2lip_gan"
+
+
+def smooth_boxes(boxes: np.ndarray, window: int = 5) -> np.ndarray:
+    """Each box replaced by the mean of itself and the next window-1 (the last ones: the final window)."""
+    boxes = np.asarray(boxes, np.float64)
+    out = boxes.copy()
+    n = len(boxes)
+    for i in range(n):
+        lo = n - window if i + window > n else i
+        out[i] = boxes[max(0, lo):max(0, lo) + window].mean(axis=0)
+    return out
+
+
+def paste_back(frames_rgb: np.ndarray, boxes: np.ndarray, faces_bgr: np.ndarray) -> np.ndarray:
+    """Put generated 96x96 BGR faces back into full RGB frames at integer boxes (x1,y1,x2,y2)."""
+    import cv2
+
+    out = frames_rgb.copy()
+    for f, (x1, y1, x2, y2), face in zip(out, np.asarray(boxes).astype(int), faces_bgr):
+        f[y1:y2, x1:x2] = cv2.resize(face, (x2 - x1, y2 - y1))[..., ::-1]
+    return out
