@@ -8,6 +8,7 @@ they finish, so `--resume` continues a killed run without rescoring finished cli
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import platform
 import subprocess
@@ -27,7 +28,7 @@ from .device import pick as pick_device
 from .registry import METRICS, MODELS, PROTOCOLS
 
 SPF = media.SAMPLES_PER_FRAME
-SYNC_METRICS = ("lse", "energy")
+SYNC_METRICS = ("lse", "expert-sync", "energy")
 GT_METRICS = ("psnr", "ssim", "lmd")
 
 
@@ -75,7 +76,9 @@ def make_metrics(protocol, device: str, echo: Callable) -> "tuple[list, Dict[str
             skipped[name] = f"not built yet ({entry.planned})"
             continue
         try:
-            made.append(METRICS.create(name, device=device) if name == "lse" else METRICS.create(name))
+            cls = METRICS.load(name)
+            takes_device = "device" in inspect.signature(cls.__init__).parameters
+            made.append(cls(device=device) if takes_device else cls())
         except MetricUnavailable as exc:
             skipped[name] = str(exc)
     for name, why in skipped.items():

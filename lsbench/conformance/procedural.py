@@ -114,6 +114,29 @@ def _synctalkface(slots, path, layout=None):
     _save({k: _torch_dict(slots[k]) for k in ("model_state_dict", "dec_state_dict", "disc_state_dict")}, path)
 
 
+def _keras224(under_model_weights: bool) -> Callable:
+    """Keras 2.2.4 HDF5 weights: Model.save keeps them under 'model_weights', save_weights at the root."""
+
+    def write(slots, path, layout=None):
+        import h5py
+
+        if layout is None:
+            raise ValueError("a Keras checkpoint needs the tensor set's keras_layout")
+        values = slots["state_dict"]
+        with h5py.File(str(path), "w") as f:
+            root = f.create_group("model_weights") if under_model_weights else f
+            root.attrs["layer_names"] = [n.encode("utf8") for n in layout["layer_names"]]
+            root.attrs["backend"] = b"tensorflow"
+            root.attrs["keras_version"] = b"2.2.4"
+            for layer in layout["layers"]:
+                group = root.create_group(layer["name"])
+                group.attrs["weight_names"] = [n.encode("utf8") for n in layer["weight_names"]]
+                for n in layer["weight_names"]:
+                    group.create_dataset(n, data=values[n])  # 'conv2d_1/kernel:0' nests one group deeper
+
+    return write
+
+
 WRITERS: Dict[str, Callable] = {
     "torch_state_dict": _plain,
     "wav2lip_checkpoint": _wav2lip("module."),
@@ -124,6 +147,8 @@ WRITERS: Dict[str, Callable] = {
     "makeittalk_i2i": _wrapped("G", epoch=0),
     "makeittalk_i2i_dataparallel": _wrapped("G", "module.", epoch=0),
     "synctalkface_checkpoint": _synctalkface,
+    "keras224_model_h5": _keras224(True),
+    "keras224_weights_h5": _keras224(False),
 }
 
 
@@ -135,8 +160,10 @@ def write_checkpoint(pack_dir: Path, checkpoint: Mapping, out_dir: Path) -> Path
     keys = json.loads((pack_dir / checkpoint["keys"]).read_text())
     if keys.get("rule") not in (None, RULE):
         raise ValueError(f"{pack_dir / checkpoint['keys']}: unknown weight rule {keys.get('rule')!r}")
-    slots = {slot: materialize_set(keys["tensor_sets"][name], pack_dir) for slot, name in checkpoint["tensor_sets"].items()}
+    sets = {slot: keys["tensor_sets"][name] for slot, name in checkpoint["tensor_sets"].items()}
+    slots = {slot: materialize_set(tset, pack_dir) for slot, tset in sets.items()}
+    layout = next((t["keras_layout"] for t in sets.values() if "keras_layout" in t), None)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / checkpoint["filename"]
-    writer(slots, path)
+    writer(slots, path, layout)
     return path
