@@ -10,7 +10,7 @@ from typing import List, Optional
 import click
 
 from . import __version__
-from .errors import LsbenchError, NotBuiltError
+from .errors import LsbenchError, NotBuiltError, WeightsError
 from .registry import DATASETS, DETECTORS, METRICS, MODELS, PROTOCOLS
 
 
@@ -116,8 +116,11 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
 @click.option("--save-videos", type=int, default=0, show_default=True, help="Write the first N generated clips as mp4.")
 @click.option("--resume", is_flag=True, help="Continue a killed run: clips already scored are kept, not rescored.")
+@click.option("--weights", "weights_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="The model's checkpoint file (default: its managed file, see `lsbench weights list`).")
 @click.option("--no-progress", is_flag=True)
-def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos, resume, no_progress) -> None:
+def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos, resume, weights_file,
+             no_progress) -> None:
     """Run a model under a protocol and write a results JSON (the leaderboard's only input).
 
     \b
@@ -127,10 +130,21 @@ def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos
     """
     from .evaluate import evaluate as run_eval
 
+    if weights_file and model == "all":
+        raise click.UsageError("--weights names one model's checkpoint; it cannot go with --model all")
     names = [m for m in MODELS.names(ready_only=True)] if model == "all" else [model]
+    skipped = []
     for name in names:
-        run_eval(name, data, protocol, None if split == "all" else split, limit, seed, device, out, save_videos,
-                 resume, progress=not no_progress, echo=click.echo)
+        try:
+            run_eval(name, data, protocol, None if split == "all" else split, limit, seed, device, out, save_videos,
+                     resume, progress=not no_progress, echo=click.echo, weights_path=weights_file)
+        except WeightsError as exc:
+            if model != "all":
+                raise
+            skipped.append(name)
+            click.echo(f"model {name} skipped: {exc}", err=True)
+    if skipped:
+        click.echo(f"{len(skipped)} model(s) skipped for missing weights: {', '.join(skipped)}", err=True)
 
 
 # ----------------------------------------------------------------------------- leaderboard

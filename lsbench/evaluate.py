@@ -86,6 +86,15 @@ def make_metrics(protocol, device: str, echo: Callable) -> "tuple[list, Dict[str
     return made, skipped
 
 
+def make_model(name: str, device: str, weights_path: Optional[Path] = None):
+    cls = MODELS.load(name)
+    params = inspect.signature(cls.__init__).parameters
+    if weights_path is not None and "weights_path" not in params:
+        raise LsbenchError(f"model {name!r} takes no checkpoint file (--weights)")
+    kwargs = {"device": device} if "device" in params else {}
+    return cls(**kwargs, **({"weights_path": weights_path} if weights_path is not None else {}))
+
+
 def results_path(out: Path, model: str, protocol: str, dataset: str, split: Optional[str], seed: int) -> Path:
     return out / f"{model}__{protocol}__{dataset}-{split or 'all'}__seed{seed}.json"
 
@@ -93,13 +102,13 @@ def results_path(out: Path, model: str, protocol: str, dataset: str, split: Opti
 def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference", split: Optional[str] = "test",
              limit: Optional[int] = None, seed: int = 0, device: str = "auto", out: Path = Path("results"),
              save_videos: int = 0, resume: bool = False, progress: bool = True,
-             echo: Callable[[str], None] = print) -> Path:
+             echo: Callable[[str], None] = print, weights_path: Optional[Path] = None) -> Path:
     from tqdm import tqdm
 
     t0 = time.time()
     protocol = PROTOCOLS.create(protocol_name)
     device = pick_device(device)
-    model = MODELS.create(model_name, device=device)
+    model = make_model(model_name, device, weights_path)
     try:
         clips, dataset = load_clips(data, split, limit)
     except FileNotFoundError as exc:

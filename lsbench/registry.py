@@ -93,7 +93,7 @@ DETECTORS.register("dlib-mmod", "lsbench.detectors.dlib_mmod:DlibMMODDetector", 
 MODELS = Registry("model", base="lsbench.models.base:LipSyncModel")
 MODELS.register("wav2lip", "lsbench.models.wav2lip:Wav2Lip", "Wav2Lip (Prajwal et al. 2020), wav2lip.pth")
 MODELS.register("wav2lip-gan", "lsbench.models.wav2lip:Wav2LipGAN", "Wav2Lip + visual quality discriminator, wav2lip_gan.pth")
-MODELS.register("lipgan", "lsbench.models.lipgan:LipGAN", "LipGAN (KR et al. 2019), Keras .h5 weights", planned="issue 6")
+MODELS.register("lipgan", "lsbench.models.lipgan:LipGAN", "LipGAN (KR et al. 2019), official Keras .h5 (master or fully_pythonic)")
 MODELS.register("synctalkface", "lsbench.models.synctalkface:SyncTalkFace", "SyncTalkFace (Park et al. 2022)", planned="issue 9")
 MODELS.register("makeittalk", "lsbench.models.makeittalk:MakeItTalk", "MakeItTalk (Zhou et al. 2020)", planned="issue 9")
 MODELS.register("ground-truth", "lsbench.models.reference_rows:GroundTruth", "the real video with its own audio")

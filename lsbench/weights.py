@@ -260,8 +260,12 @@ def load_torch(p: Path, what: str = "checkpoint"):
     try:
         return torch.load(str(p), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"{p}: {what} refused: it holds objects other than tensors ({first})") from None
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        found = next((ln for ln in lines if "unsupported global" in ln.lower()), None)
+        if found:  # a real pickle that names classes or functions: possibly code
+            raise WeightsError(f"{p}: {what} refused: it holds objects other than tensors ({found})") from None
+        detail = next((ln for ln in lines if ln.startswith("Unsupported operand") or "load key" in ln), lines[0] if lines else "")
+        raise WeightsError(f"{p}: {what} cannot be read (truncated or not a torch file: {detail})") from None
     except (EOFError, RuntimeError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{p}: {what} cannot be read (truncated or not a torch file: {first})") from None
@@ -307,7 +311,7 @@ def provenance(s: WeightSpec, p: Optional[Path] = None) -> dict:
     p = p or path(s, check=False)
     digest = sha256_file(p)
     expected = expected_sha256(s)
-    return {"file": s.filename, "path": str(p), "sha256": digest, "official": expected is not None and digest == expected,
+    return {"file": p.name, "path": str(p), "sha256": digest, "official": expected is not None and digest == expected,
             "why": "matches the published or fetch-pinned sha-256" if expected == digest else
             ("no published or fetch-pinned hash: cannot be verified as the official file" if expected is None
              else "sha-256 differs from the official file")}

@@ -46,12 +46,13 @@ def shared() -> Path:
 
 @pytest.fixture(scope="session")
 def procedural_weights(tmp_path_factory, shared) -> Path:
-    """A folder with procedural syncnet_v2.model and sfd_face.pth in their official formats
-    (what LSBENCH_WEIGHTS_DIR would hold), made by the conformance materialiser."""
+    """A folder with procedural syncnet_v2.model, sfd_face.pth, wav2lip.pth, lipsync_expert.pth
+    and lipgan_residual_mfcc.h5 in their official formats (what LSBENCH_WEIGHTS_DIR would
+    hold), made by the conformance materialiser."""
     from lsbench.conformance.procedural import write_checkpoint
 
     out = tmp_path_factory.mktemp("procedural_weights")
-    for pack in ("syncnet", "s3fd"):
+    for pack in ("syncnet", "s3fd", "wav2lip", "wav2lip_expert", "lipgan"):
         ck = json.loads((PACKS / pack / "pack.json").read_text())["checkpoints"][0]
         write_checkpoint(PACKS / pack, ck, out)
     return out
@@ -93,6 +94,28 @@ def voxceleb2_corpus(tmp_path_factory, shared):
 
     root = tmp_path_factory.mktemp("vox2")
     return root, build_voxceleb2(MEDIA, root)
+
+
+@pytest.fixture(scope="session")
+def real_shards(tmp_path_factory, shared):
+    """Shards of two real test clips (LRS2 layout, cut from ../shared/media) made by the real
+    preprocessing stages, without Ray: what `evaluate` reads."""
+    import pyarrow.parquet as pq
+
+    from corpora import SOURCES, build_lrs2
+    from lsbench.detectors.dlib_cascade import DlibCascadeDetector
+    from preprocess.recipes.lrs2 import LRS2
+    from preprocess.schema import SHARD_SCHEMA
+    from preprocess.stages import Config, process_batch
+
+    root = tmp_path_factory.mktemp("real_shards")
+    build_lrs2(MEDIA, root, [SOURCES[1], SOURCES[4], SOURCES[0], SOURCES[4], SOURCES[3]])  # test: face_2, hdtf
+    refs = [r.to_dict() for r in LRS2(root / "mvlrs_v1").find_clips("test")]
+    table = process_batch({k: [r[k] for r in refs] for k in refs[0]}, DlibCascadeDetector(), None, Config(sync="none"))
+    assert table.column("ok").to_pylist() == [True, True], table.column("error_message").to_pylist()
+    (root / "shards").mkdir()
+    pq.write_table(table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA), root / "shards" / "part-0.parquet")
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ def test_help(cmd):
 
 
 @pytest.mark.parametrize("args", [
-    ["evaluate", "--model", "wav2lip", "--data", "x"],
+    ["evaluate", "--model", "makeittalk", "--data", "x"],
     ["evaluate", "--model", "ground-truth", "--protocol", "wav2lip-filelist", "--data", "x"],
     ["leaderboard", "--results", "x", "--out", "y"],
 ])

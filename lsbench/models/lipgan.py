@@ -1,9 +1,70 @@
-"""LipGAN's official Keras weights (issue 6 brings the PyTorch port that reads them)."""
+"""LipGAN (Prajwal/KR et al. 2019) behind the one model interface, from the official Keras .h5.
 
+Per frame: a 96x96 BGR identity face (the protocol's reference frame) next to the target
+with its lower half zeroed, and the audio chunk of that frame (master: 12x35 MATLAB MFCC;
+fully_pythonic: 80x27 mel), as batch_inference.py feeds them. The variant is read from
+the file (its audio encoder's first kernel).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Optional
+
+import numpy as np
+
+from .. import weights as W
+from ..device import batch_size_for
 from ..weights import WeightSpec
+from . import lipgan_audio
+from .base import Generation, LipSyncModel, Pair
 
 WEIGHTS = [
     WeightSpec("lipgan", "lipgan_residual_mfcc.h5", "https://github.com/Rudrabha/LipGAN#getting-the-weights",
                None, None, "lipgan", direct=False,
                note="The authors publish it on Google Drive, linked from the LipGAN README."),
 ]
+
+BYTES_PER_ITEM = 24 << 20
+
+
+class LipGAN(LipSyncModel):
+    name = "lipgan"
+    face_size = 96
+    needs = ("reference", "pose_prior")
+    audio_features = "master: MATLAB MFCC 12x35 per frame; fully_pythonic: Wav2Lip mel 80x27 per frame"
+
+    def __init__(self, device: str = "cpu", weights_path: "str | Path | None" = None, batch_size: Optional[int] = None,
+                 variant: str = "auto"):
+        from .lipgan_net import load_generator
+
+        super().__init__(device)
+        self.spec = WEIGHTS[0]
+        self.path = Path(weights_path) if weights_path else W.path(self.spec)
+        self.net, self.variant = load_generator(self.path, variant, device)
+        self.batch_size = batch_size or batch_size_for(device, BYTES_PER_ITEM)
+
+    def provenance(self) -> Dict[str, dict]:
+        return {self.spec.name: {**W.provenance(self.spec, self.path), "variant": self.variant}}
+
+    def generate(self, pair: Pair) -> Generation:
+        import cv2
+        import torch
+
+        from .lipgan_net import audio_input, generator_input, nhwc
+        from .wav2lip import to_bgr96
+
+        target, reference = to_bgr96(pair.target), to_bgr96(pair.reference[None])[0]
+        feats = lipgan_audio.features(pair.audio, self.variant)
+        chunks = lipgan_audio.chunks_for_frames(feats, self.variant, len(target), pair.fps)
+        faces = np.empty_like(target)
+        with torch.inference_mode():
+            for i in range(0, len(target), self.batch_size):
+                sl = slice(i, i + self.batch_size)
+                (img,) = self.net(generator_input(target[sl], reference).to(self.device),
+                                  audio_input(chunks[sl]).to(self.device))
+                faces[sl] = (nhwc(img) * 255.0).astype(np.uint8)
+        h, w = pair.target.shape[1:3]
+        frames = np.stack([cv2.resize(f, (w, h)) if (h, w) != f.shape[:2] else f for f in faces])[..., ::-1]
+        return Generation(np.ascontiguousarray(frames), pair.audio, {"checkpoint": self.path.name,
+                                                                     "variant": self.variant})
