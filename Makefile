@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test conformance bench
+.PHONY: setup browser demo test conformance bench
 
 setup: $(VENV)/.installed
 
@@ -19,14 +19,19 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/pip install -q --no-deps syncnet-python==0.2.3 scenedetect==0.6.7.1
 	touch $@
 
+# headless Chromium + its driver for the leaderboard's browser tests (Debian packages, same version)
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver)
+
 demo: setup
 	$(BIN)/lsbench demo
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 conformance: setup
-	$(BIN)/lsbench conformance ../shared/conformance/syncnet ../shared/conformance/s3fd ../shared/conformance/audio
+	$(BIN)/lsbench conformance $(addprefix ../shared/conformance/,syncnet s3fd audio wav2lip wav2lip_expert lipgan)
 
 bench: setup
 	$(BIN)/python bench/score_vs_syncnet_python.py

@@ -151,10 +151,25 @@ def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos
 @cli.command()
 @click.option("--results", type=click.Path(path_type=Path), required=True, help="Folder of results JSON files.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Site output folder.")
-@click.option("--serve", is_flag=True, help="Serve the site on 127.0.0.1 afterwards.")
-def leaderboard(**kwargs) -> None:
-    """Results JSON -> static leaderboard site."""
-    raise NotBuiltError("`lsbench leaderboard` is not built yet (issue 7)")
+@click.option("--serve", is_flag=True, help="Serve the site on 127.0.0.1 afterwards, for a quick look.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port for --serve (0: any free port).")
+def leaderboard(results, out, serve, port) -> None:
+    """Results JSON -> a static leaderboard site (index.html, one page per results file).
+
+    \b
+    One table per dataset/split and protocol: every metric with its 95% CI and the
+    direction that is better, sortable columns, best values highlighted, rows tied with
+    the leader marked, non-official weights flagged, links to the raw JSON. Model pages
+    hold per-clip tables, an offset histogram, LSE-C against LSE-D and the saved videos
+    (`evaluate --save-videos N`) beside their targets. Links are relative: publish the
+    folder as it is, or open index.html from disk. Files of another results schema
+    version are refused.
+    """
+    from leaderboard.render import build_site, serve as serve_site
+
+    build_site(results, out, echo=click.echo)
+    if serve:
+        serve_site(out, port, echo=click.echo)
 
 
 # ----------------------------------------------------------------------------- weights

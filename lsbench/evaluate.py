@@ -145,9 +145,10 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
                 for m in metrics:
                     row["metrics"].update(m.compute(gen.frames, gen.audio, frames if m.needs_ground_truth else None))
                 if len(done) + 1 <= save_videos:
-                    rel = Path(videos_dir.name) / (spec.target.replace("/", "_") + ".mp4")
-                    media.write_video(path.parent / rel, gen.frames, audio=gen.audio)
-                    row["video"] = str(rel)
+                    stem = Path(videos_dir.name) / spec.target.replace("/", "_")
+                    media.write_video(path.parent / f"{stem}.mp4", gen.frames, audio=gen.audio)
+                    media.write_video(path.parent / f"{stem}.target.mp4", frames, audio=pair.own_audio)
+                    row["video"], row["target_video"] = f"{stem}.mp4", f"{stem}.target.mp4"
             except Exception as exc:  # one failing clip is a row with its reason, never a crashed run
                 row.update(status="error", reason=f"{type(exc).__name__}: {exc}")
             done[spec.target] = row
