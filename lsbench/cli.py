@@ -77,12 +77,15 @@ def cli() -> None:
 @click.option("--energy-min-conf", type=float, default=4.0, show_default=True, help="Energy estimator: drop clips below this peak height (std devs).")
 @click.option("--sync-max-offset", type=int, default=6, show_default=True, help="Drop clips with |offset| above this many frames.")
 @click.option("--shard-mb", type=int, default=512, show_default=True, help="Target shard file size.")
+@click.option("--max-decode-gb", type=float, default=4.0, show_default=True,
+              help="Refuse (errors row 'too_long') a clip whose decoded frames would exceed this much memory.")
 @click.option("--shard-rows", type=int, default=None, help="Also flush a shard after this many clips.")
 @click.option("--workers", type=int, default=None, help="Actors processing clips (default: one per CPU).")
 @click.option("--ray-address", default=None, help="Join this Ray cluster (default: start a local one).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector, detect_every, sync, sync_min_conf,
-               energy_min_conf, sync_max_offset, shard_mb, shard_rows, workers, ray_address, no_progress) -> None:
+               energy_min_conf, sync_max_offset, shard_mb, max_decode_gb, shard_rows, workers, ray_address,
+               no_progress) -> None:
     """Corpus -> synchronised Parquet shards (Ray pipeline).
 
     \b
@@ -95,7 +98,8 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
     from preprocess.stages import Config
 
     cfg = Config(crop_size=crop_size, crop_scale=crop_scale, detect_every=detect_every, sync=sync,
-                 sync_min_conf=sync_min_conf, energy_min_conf=energy_min_conf, sync_max_offset=sync_max_offset)
+                 sync_min_conf=sync_min_conf, energy_min_conf=energy_min_conf, sync_max_offset=sync_max_offset,
+                 max_decode_gb=max_decode_gb)
     opts = RunOptions(dataset=dataset, root=root, out=out, split=split, limit=limit, detector=detector,
                       shard_bytes=shard_mb << 20, shard_rows=shard_rows, ray_address=ray_address, num_workers=workers,
                       progress=not no_progress)
@@ -145,6 +149,35 @@ def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos
             click.echo(f"model {name} skipped: {exc}", err=True)
     if skipped:
         click.echo(f"{len(skipped)} model(s) skipped for missing weights: {', '.join(skipped)}", err=True)
+
+
+# ----------------------------------------------------------------------------- generate
+@cli.command()
+@click.option("--model", type=_choices(MODELS), default="wav2lip", show_default=True,
+              help="A face-crop generator: wav2lip, wav2lip-gan or lipgan.")
+@click.option("--video", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
+              help="The face video to re-voice (looped when the speech is longer).")
+@click.option("--audio", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="The driving speech (any format ffmpeg reads; default: the video's own audio).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output mp4.")
+@click.option("--detector", type=_choices(DETECTORS), default="dlib", show_default=True, help="Face detector.")
+@click.option("--pads", type=int, nargs=4, default=(0, 10, 0, 0), show_default=True,
+              help="Box padding in pixels: top bottom left right (inference.py's default includes the chin).")
+@click.option("--no-smooth", is_flag=True, help="Do not average face boxes over 5 frames.")
+@click.option("--weights", "weights_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="The model's checkpoint file (default: its managed file).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--no-progress", is_flag=True)
+def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, device, no_progress) -> None:
+    """Lip-sync a whole video to new speech and paste the faces back (Wav2Lip's inference.py).
+
+    Every frame's face is detected (gaps are interpolated), padded, smoothed over 5 frames,
+    generated at 96x96 in batches and pasted back; the mp4 carries the driving audio.
+    """
+    from .generate import generate_video
+
+    generate_video(model, video, out, audio, detector, pads, not no_smooth, device, weights_file,
+                   progress=not no_progress, echo=click.echo)
 
 
 # ----------------------------------------------------------------------------- leaderboard

@@ -46,6 +46,7 @@ class Config:
     sync_max_offset: int = 6
     max_pixels: int = 1280 * 720  # decode bound: larger frames are downscaled while decoding (memory, speed)
     min_frames: int = 6  # one SyncNet window + 1
+    max_decode_gb: float = 4.0  # a clip whose decoded frames would exceed this is refused as too_long, not decoded
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -78,6 +79,22 @@ def _reason(message: str) -> str:
     return next((code for key, code in _REASONS if key in message), "unreadable")
 
 
+def decoded_bytes(info, max_pixels: int) -> float:
+    """Memory the clip's 25 fps RGB frames take once decoded at the size decode() uses."""
+    pixels = min(info.width * info.height, max_pixels)
+    seconds = info.video_duration or info.duration
+    return seconds * media.FPS * pixels * 3
+
+
+def _check_decode_size(src: str, info, cfg: Config) -> None:
+    need = decoded_bytes(info, cfg.max_pixels)
+    if need > cfg.max_decode_gb * 1e9:
+        seconds = info.video_duration or info.duration
+        raise StageError("decode", "too_long", f"{src}: {seconds:.0f} s of {info.width}x{info.height} video would take "
+                                               f"{need / 1e9:.1f} GB once decoded, above the {cfg.max_decode_gb:g} GB "
+                                               f"bound (--max-decode-gb); split the clip or raise the bound")
+
+
 def decode(clip: Clip, cfg: Config) -> Clip:
     """25 fps RGB frames and 16 kHz mono audio (separate audio file if the recipe gives one)."""
     src = clip.ref["source_path"]
@@ -87,6 +104,7 @@ def decode(clip: Clip, cfg: Config) -> Clip:
         info = media.probe(src)
         if not info.has_video:
             raise MediaError(src, "no video stream")
+        _check_decode_size(src, info, cfg)
         clip.frames = media.read_frames(src) if info.width * info.height <= cfg.max_pixels else np.stack(
             list(media.iter_frames(src, max_pixels=cfg.max_pixels, info=info)))
         clip.scale = clip.frames.shape[2] / info.width

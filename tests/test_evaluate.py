@@ -132,3 +132,40 @@ def test_cli_evaluate_all_reference_rows(synthetic_shards, tmp_path):
     assert sorted(p.name.split("__")[0] for p in tmp_path.glob("*.json")) == ["ground-truth", "shifted-audio", "static-frame"]
     r = CliRunner().invoke(cli, ["evaluate", "--model", "ground-truth", "--data", str(tmp_path / "none")])
     assert r.exit_code == 1 and "no shard files" in r.output
+
+
+def test_sigkilled_evaluate_resumes_without_rescoring(real_shards, tmp_path, weights_dir):
+    """SIGKILL `lsbench evaluate` once the first clip is logged, then --resume: the logged
+    clip is kept as it was (a marker planted in its line survives), the other is scored,
+    and the results hold each clip once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [sys.executable, "-m", "lsbench.cli", "evaluate", "--model", "wav2lip", "--data", str(real_shards),
+            "--out", str(tmp_path), "--device", "cpu", "--no-progress"]
+    partial = tmp_path / "wav2lip__random-reference__lrs2-test__seed0.partial.jsonl"
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    for _ in range(1200):
+        if partial.exists() and partial.read_text().count("\n") >= 1:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "evaluate finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    lines = partial.read_text().splitlines()
+    assert len(lines) == 1
+    kept = json.loads(lines[0])
+    kept["notes"] = {"marker": "scored before the kill"}
+    partial.write_text(json.dumps(kept) + "\n")
+    p = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "resuming: 1 clips already scored" in p.stdout
+    doc = results.load(tmp_path / "wav2lip__random-reference__lrs2-test__seed0.json")
+    ids = [r["clip_id"] for r in doc["rows"]]
+    assert len(ids) == len(set(ids)) == 2
+    by_id = {r["clip_id"]: r for r in doc["rows"]}
+    assert by_id[kept["clip_id"]]["notes"] == {"marker": "scored before the kill"}
+    assert all(r["status"] == "ok" for r in doc["rows"]) and not partial.exists()

@@ -189,7 +189,7 @@ def test_device_choice():
 
 
 def test_box_smoothing_and_paste_back():
-    from lsbench.models.wav2lip import paste_back, smooth_boxes
+    from lsbench.models.face_crop import paste_back, smooth_boxes
 
     boxes = np.array([[0, 0, 10, 10], [5, 5, 15, 15], [10, 10, 20, 20], [0, 0, 10, 10]], float)
     sm = smooth_boxes(boxes, window=2)
@@ -201,3 +201,39 @@ def test_box_smoothing_and_paste_back():
     out = paste_back(frames, np.array([[4, 8, 24, 20]]), face)
     assert (out[0, 8:20, 4:24, 2] == 200).all() and out[0, 8:20, 4:24, :2].max() == 0
     assert out[0, :8].max() == 0 and out[0, 20:].max() == 0
+
+
+def test_generate_full_frames_pastes_faces_back_for_the_speech_length(tmp_path, weights_dir, shared):
+    """`lsbench generate`: a 1 s video driven by 2 s of other speech is looped to 50 frames;
+    only the padded face box changes, the rest of the frame stays the original."""
+    from conftest import MEDIA
+
+    from lsbench.detectors.dlib_cascade import DlibCascadeDetector
+    from lsbench.generate import face_boxes, pad_boxes
+    from lsbench.media import ffmpeg, iter_frames, read_audio
+
+    video = tmp_path / "v.mp4"
+    ffmpeg("-ss", "1", "-t", "1", "-i", str(MEDIA / "videoretalking/face_2.mp4"), "-vf", "scale=320:-2,fps=25",
+           "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p", "-an", str(video))
+    speech = tmp_path / "s.wav"
+    ffmpeg("-t", "2", "-i", str(PACKS / "lipgan" / "audio.wav"), "-ar", "16000", "-ac", "1", str(speech))
+    out = tmp_path / "out.mp4"
+    r = CliRunner().invoke(cli, ["generate", "--model", "wav2lip", "--video", str(video), "--audio", str(speech),
+                                 "--out", str(out), "--device", "cpu", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert "WARNING: weights are not verifiably the official files" in r.output
+    info = probe(out)
+    assert info.fps == 25 and info.has_audio and abs(info.audio_duration - 2.0) < 0.05
+    got = np.stack(list(iter_frames(out)))
+    src = np.stack(list(iter_frames(video)))
+    assert len(got) == 50 and got.shape[1:] == src.shape[1:]
+    boxes, missing = face_boxes(src, DlibCascadeDetector(), progress=False)
+    assert missing == 0
+    x1, y1, x2, y2 = np.round(pad_boxes(boxes, src.shape[1:3])[0]).astype(int)
+    inside = np.abs(got[0, y1 + 4:y2 - 4, x1 + 4:x2 - 4].astype(int) - src[0, y1 + 4:y2 - 4, x1 + 4:x2 - 4]).mean()
+    mask = np.ones(src.shape[1:3], bool)
+    mask[max(0, y1 - 12):y2 + 12, max(0, x1 - 12):x2 + 12] = False
+    outside = np.abs(got[0][mask].astype(int) - src[0][mask]).mean()
+    assert outside < 3 < 20 < inside  # encoder noise outside, a generated face inside
+    assert np.abs(got[25][mask].astype(int) - src[0][mask]).mean() < 3  # frame 25 is source frame 0 again: looped
+    assert len(read_audio(out)) >= 2 * 16000 - 640

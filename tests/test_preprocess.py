@@ -213,6 +213,64 @@ def test_kill_and_restart_loses_and_duplicates_nothing(lrs2_corpus, lrs2_run, tm
     assert sorted(ids) == clean
 
 
+def test_killing_a_ray_worker_mid_run_loses_nothing(lrs2_corpus, lrs2_run, tmp_path):
+    """SIGKILL the actor process that is processing clips: Ray restarts it and retries the
+    task; the run finishes with exactly the clean run's clip set."""
+    root, _ = lrs2_corpus
+    clean = sorted(pd.read_parquet(lrs2_run[0] / "shards")["clip_id"])
+    out = tmp_path / "worker_killed"
+    args = [sys.executable, "-m", "lsbench.cli", "preprocess", "--dataset", "lrs2", "--root", str(root), "--out", str(out),
+            "--sync", "none", "--shard-rows", "1", "--workers", "1", "--detect-every", "1", "--no-progress"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim = None
+    for _ in range(600):
+        ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout.splitlines()
+        found = [int(line.split()[0]) for line in ps if "ClipProcessor" in line and "ps -eo" not in line]
+        if found:
+            victim = found[0]
+            break
+        time.sleep(0.1)
+    assert victim, "no Ray worker running ClipProcessor was found"
+    time.sleep(3)  # into its first clips
+    assert proc.poll() is None, "the run ended before the worker could be killed"
+    os.kill(victim, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert "will be retried" in stderr or "restart" in stderr.lower()  # the kill really hit a busy worker
+    ids = list(pd.read_parquet(out / "shards")["clip_id"])
+    assert len(ids) == len(set(ids)) and sorted(ids) == clean
+    for f in (out / "shards").glob("*"):
+        assert not f.name.startswith(".")
+        pq.read_table(f)
+
+
+def test_an_hour_long_clip_is_refused_before_decoding(tmp_path, lrs2_corpus):
+    """One hour of 160x160 video would be 6.9 GB decoded: it becomes a too_long errors row
+    (with the size and the bound) without the memory being touched; its neighbour is processed."""
+    import resource
+
+    root, splits = lrs2_corpus
+    hour = tmp_path / "hour.mp4"
+    media.ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=160x160:r=25:d=3600", "-f", "lavfi", "-i",
+                 "sine=f=220:r=16000:d=3600", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "40", "-g", "250",
+                 "-c:a", "aac", "-ac", "1", "-b:a", "16k", "-shortest", str(hour))
+    good = root / "mvlrs_v1" / "main" / f"{splits['test'][0]}.mp4"
+    refs = [ClipRef(clip_id="lrs2/test/hour", dataset="lrs2", split="test", speaker_id="x", video_id="h",
+                    source_path=str(hour)).to_dict(),
+            ClipRef(clip_id="lrs2/test/good", dataset="lrs2", split="test", speaker_id="y", video_id="g",
+                    source_path=str(good)).to_dict()]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    table = process_batch({k: [r[k] for r in refs] for k in refs[0]}, DlibCascadeDetector(), None, Config(sync="none"))
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    rows = {r["clip_id"]: r for r in table.to_pylist()}
+    assert rows["lrs2/test/good"]["ok"]
+    bad = rows["lrs2/test/hour"]
+    assert not bad["ok"] and bad["error_stage"] == "decode" and bad["error_reason"] == "too_long"
+    assert str(hour) in bad["error_message"] and "3600 s of 160x160" in bad["error_message"]
+    assert "6.9 GB" in bad["error_message"] and "--max-decode-gb" in bad["error_message"]
+    assert grown < 1e9, f"peak memory grew by {grown / 1e9:.2f} GB"
+
+
 def test_corrupt_and_faceless_clips_become_errors_and_the_run_completes(lrs2_corpus, tmp_path):
     import shutil
 

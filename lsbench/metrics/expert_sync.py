@@ -52,7 +52,7 @@ class ExpertSync(Metric):
     def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:
         import torch
 
-        from ..models.wav2lip import to_bgr96
+        from ..models.face_crop import to_bgr96
 
         faces, mels = expert_windows(to_bgr96(frames), wav2lip_mel(audio))
         with torch.inference_mode():

@@ -1,0 +1,94 @@
+"""``lsbench generate``: drive a full video with new speech, the way Wav2Lip's inference.py
+does it: find the face in every frame, pad the box (default 10 px below the chin), smooth
+the boxes over 5 frames, generate 96x96 faces in batches and paste them back.
+
+The output has one frame per 40 ms of the driving audio; a video shorter than the audio is
+looped, as the official script loops it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import media
+from .errors import LsbenchError
+from .media import SAMPLES_PER_FRAME
+
+
+def face_boxes(frames: Sequence[np.ndarray], detector, every: int = 1, progress: bool = True,
+               source: str = "video") -> Tuple[np.ndarray, int]:
+    """(T,4) float boxes (the largest face per frame) and how many frames had none; those get
+    the box interpolated from their neighbours."""
+    from tqdm import tqdm
+
+    from .syncnet.track import detect_sparse
+
+    found = []
+    step = 64
+    for i in tqdm(range(0, len(frames), step), desc="detect faces", unit="chunk", disable=not progress):
+        found.extend(detect_sparse(detector, frames[i:i + step], every))
+    boxes = np.full((len(frames), 4), np.nan)
+    for i, d in enumerate(found):
+        if len(d):
+            areas = (d[:, 2] - d[:, 0]) * (d[:, 3] - d[:, 1])
+            boxes[i] = d[int(np.argmax(areas)), :4]
+    have = np.flatnonzero(~np.isnan(boxes[:, 0]))
+    if len(have) == 0:
+        raise LsbenchError(f"{source}: no face found in any of its {len(frames)} frames")
+    missing = len(frames) - len(have)
+    for k in range(4):
+        boxes[:, k] = np.interp(np.arange(len(frames)), have, boxes[have, k])
+    return boxes, missing
+
+
+def pad_boxes(boxes: np.ndarray, shape: Tuple[int, int], pads: Sequence[int] = (0, 10, 0, 0)) -> np.ndarray:
+    """pads = (top, bottom, left, right) in pixels, clipped to the frame; integer boxes."""
+    h, w = shape
+    top, bottom, left, right = pads
+    out = np.empty_like(boxes)
+    out[:, 0] = np.clip(boxes[:, 0] - left, 0, w)
+    out[:, 1] = np.clip(boxes[:, 1] - top, 0, h)
+    out[:, 2] = np.clip(boxes[:, 2] + right, 0, w)
+    out[:, 3] = np.clip(boxes[:, 3] + bottom, 0, h)
+    return out
+
+
+def generate_video(model_name: str, video: Path, out: Path, audio: Optional[Path] = None, detector: str = "dlib",
+                   pads: Sequence[int] = (0, 10, 0, 0), smooth: bool = True, device: str = "auto",
+                   weights_path: Optional[Path] = None, progress: bool = True,
+                   echo: Callable[[str], None] = print) -> Path:
+    from .device import pick
+    from .evaluate import make_model
+    from .models.face_crop import FaceCropModel, paste_back, smooth_boxes, to_bgr96
+    from .registry import DETECTORS
+
+    device = pick(device)
+    model = make_model(model_name, device, weights_path)
+    if not isinstance(model, FaceCropModel):
+        raise LsbenchError(f"model {model_name!r} has no full-frame mode (only face-crop generators do)")
+    speech = media.read_audio(audio or video)
+    n_out = max(1, int(round(len(speech) / SAMPLES_PER_FRAME)))
+    frames = np.stack(list(media.iter_frames(video)))
+    boxes, missing = face_boxes(frames, DETECTORS.create(detector), progress=progress, source=str(video))
+    if missing:
+        echo(f"{video}: no face in {missing} of {len(frames)} frames; their boxes are interpolated")
+    boxes = pad_boxes(boxes, frames.shape[1:3], pads)
+    if smooth:
+        boxes = smooth_boxes(boxes, 5)
+    boxes = np.round(boxes).astype(int)
+    idx = np.arange(n_out) % len(frames)  # loop the video over longer speech
+    crops = [frames[i, y1:y2, x1:x2] for i, (x1, y1, x2, y2) in zip(idx, boxes[idx])]
+    faces_in = np.stack([to_bgr96(c[None])[0] for c in crops])
+    faces = model.faces(faces_in, faces_in, np.pad(speech, (0, max(0, n_out * SAMPLES_PER_FRAME - len(speech)))),
+                        media.FPS)
+    result = paste_back(frames[idx], boxes[idx], faces)
+    media.write_video(out, result, audio=speech[: n_out * SAMPLES_PER_FRAME])
+    prov = model.provenance()
+    if not all(p.get("official") for p in prov.values()):
+        echo("WARNING: weights are not verifiably the official files: " +
+             "; ".join(f"{k}: {p.get('why')}" for k, p in prov.items() if not p.get("official")))
+    echo(f"{model_name}: {n_out} frames ({n_out / media.FPS:.2f} s) -> {out}")
+    return out

@@ -1,0 +1,64 @@
+"""What every model working on 96x96 BGR face crops shares: the resize, the crop-model base
+(generate() on the harness' crops and full-frame generation both call its faces()), and
+Wav2Lip-style box smoothing and paste-back for full frames."""
+
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+
+from .base import Generation, LipSyncModel, Pair
+
+FACE = 96
+
+
+def to_bgr96(frames_rgb: np.ndarray) -> np.ndarray:
+    """(T,H,W,3) RGB crops -> (T,96,96,3) BGR, resized as inference.py does (cv2 bilinear)."""
+    import cv2
+
+    return np.stack([cv2.resize(np.ascontiguousarray(f[..., ::-1]), (FACE, FACE)) for f in frames_rgb])
+
+
+class FaceCropModel(LipSyncModel):
+    """A model that works on 96x96 BGR crops: `faces()` is its forward; generate() and the
+    full-frame path (`lsbench generate`) both go through it."""
+
+    def faces(self, target_bgr: np.ndarray, reference_bgr: np.ndarray, audio: np.ndarray, fps: float) -> np.ndarray:
+        """(T,96,96,3) BGR faces for the targets, driven by 16 kHz float audio; reference_bgr is
+        one face (96,96,3) or one per target frame."""
+        raise NotImplementedError
+
+    def generate(self, pair: Pair) -> Generation:
+        import cv2
+
+        target = to_bgr96(pair.target)
+        reference = to_bgr96(pair.reference[None])[0]
+        faces = self.faces(target, reference, pair.audio, pair.fps)
+        h, w = pair.target.shape[1:3]
+        frames = faces[..., ::-1] if (h, w) == (FACE, FACE) else np.stack([cv2.resize(f, (w, h))[..., ::-1] for f in faces])
+        return Generation(np.ascontiguousarray(frames), pair.audio, {"checkpoint": self.path.name, **self.notes()})
+
+    def notes(self) -> Dict[str, str]:
+        return {}
+
+
+def smooth_boxes(boxes: np.ndarray, window: int = 5) -> np.ndarray:
+    """Each box replaced by the mean of itself and the next window-1 (the last ones: the final window)."""
+    boxes = np.asarray(boxes, np.float64)
+    out = boxes.copy()
+    n = len(boxes)
+    for i in range(n):
+        lo = n - window if i + window > n else i
+        out[i] = boxes[max(0, lo):max(0, lo) + window].mean(axis=0)
+    return out
+
+
+def paste_back(frames_rgb: np.ndarray, boxes: np.ndarray, faces_bgr: np.ndarray) -> np.ndarray:
+    """Put generated 96x96 BGR faces back into full RGB frames at integer boxes (x1,y1,x2,y2)."""
+    import cv2
+
+    out = frames_rgb.copy()
+    for f, (x1, y1, x2, y2), face in zip(out, np.asarray(boxes).astype(int), faces_bgr):
+        f[y1:y2, x1:x2] = cv2.resize(face, (x2 - x1, y2 - y1))[..., ::-1]
+    return out
