@@ -122,15 +122,18 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
 @click.option("--resume", is_flag=True, help="Continue a killed run: clips already scored are kept, not rescored.")
 @click.option("--weights", "weights_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="The model's checkpoint file (default: its managed file, see `lsbench weights list`).")
+@click.option("--filelist", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="wav2lip-filelist: Wav2Lip's test list (lrs2.txt, lrw.txt, lrs3.txt; 'audio_src video' per line).")
 @click.option("--no-progress", is_flag=True)
-def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos, resume, weights_file,
+def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos, resume, weights_file, filelist,
              no_progress) -> None:
     """Run a model under a protocol and write a results JSON (the leaderboard's only input).
 
     \b
     random-reference: each clip's video is driven by another clip's speech (seeded pairing,
     recorded); reconstruction: by its own audio, adding PSNR, SSIM and LMD against the real
-    frames. Every pair not scored is counted with its reason.
+    frames; wav2lip-filelist: the pairs of Wav2Lip's published test lists (--filelist), scored
+    as the paper's scripts generate them. Every pair not scored is counted with its reason.
     """
     from .evaluate import evaluate as run_eval
 
@@ -141,7 +144,7 @@ def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos
     for name in names:
         try:
             run_eval(name, data, protocol, None if split == "all" else split, limit, seed, device, out, save_videos,
-                     resume, progress=not no_progress, echo=click.echo, weights_path=weights_file)
+                     resume, progress=not no_progress, echo=click.echo, weights_path=weights_file, filelist=filelist)
         except WeightsError as exc:
             if model != "all":
                 raise

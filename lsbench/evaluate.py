@@ -24,6 +24,7 @@ from .data import decode_frames, shard_files
 from .errors import LsbenchError
 from .metrics.base import MetricUnavailable
 from .models.base import Pair
+from .protocols.base import ALIGNED
 from .device import pick as pick_device
 from .registry import METRICS, MODELS, PROTOCOLS
 
@@ -86,6 +87,15 @@ def make_metrics(protocol, device: str, echo: Callable) -> "tuple[list, Dict[str
     return made, skipped
 
 
+def make_protocol(name: str, filelist: Optional[Path] = None):
+    cls = PROTOCOLS.load(name)
+    if "filelist" in inspect.signature(cls.__init__).parameters:
+        return cls(filelist=filelist)
+    if filelist is not None:
+        raise LsbenchError(f"--filelist goes with --protocol wav2lip-filelist, not {name!r}")
+    return cls()
+
+
 def make_model(name: str, device: str, weights_path: Optional[Path] = None):
     cls = MODELS.load(name)
     params = inspect.signature(cls.__init__).parameters
@@ -102,11 +112,12 @@ def results_path(out: Path, model: str, protocol: str, dataset: str, split: Opti
 def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference", split: Optional[str] = "test",
              limit: Optional[int] = None, seed: int = 0, device: str = "auto", out: Path = Path("results"),
              save_videos: int = 0, resume: bool = False, progress: bool = True,
-             echo: Callable[[str], None] = print, weights_path: Optional[Path] = None) -> Path:
+             echo: Callable[[str], None] = print, weights_path: Optional[Path] = None,
+             filelist: Optional[Path] = None) -> Path:
     from tqdm import tqdm
 
     t0 = time.time()
-    protocol = PROTOCOLS.create(protocol_name)
+    protocol = make_protocol(protocol_name, filelist)
     device = pick_device(device)
     model = make_model(model_name, device, weights_path)
     try:
@@ -135,8 +146,8 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
         for spec in tqdm(todo, desc=f"evaluate {model_name}", unit="clip", disable=not progress):
             target, speech = clips[spec.target], clips[spec.audio_from]
             frames = _frames(target, spec.n_frames)
-            pair = Pair(frames, frames[min(spec.ref_frame, spec.n_frames - 1)], _audio(speech, spec.n_frames),
-                        _audio(target, spec.n_frames))
+            reference = frames if spec.ref_frame == ALIGNED else frames[min(spec.ref_frame, spec.n_frames - 1)]
+            pair = Pair(frames, reference, _audio(speech, spec.n_frames), _audio(target, spec.n_frames))
             row = {"clip_id": spec.target, "audio_from": spec.audio_from, "ref_frame": spec.ref_frame,
                    "n_frames": spec.n_frames, "fit": spec.fit, "status": "ok", "metrics": {}}
             try:
@@ -164,7 +175,9 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
         "lsbench": {"version": __version__, "git": _git_hash()},
         "model": {"name": model_name, "needs": list(model.needs), "face_size": model.face_size},
         "protocol": {"name": protocol.name, "version": protocol.version, "seed": seed,
-                     "pairs": [[p.target, p.audio_from, p.ref_frame] for p in plan.pairs]},
+                     "pairs": [[p.target, p.audio_from, p.ref_frame] for p in plan.pairs],
+                     **({"filelist": {"path": str(protocol.path), "sha256": hashlib.sha256(protocol.path.read_bytes())
+                                      .hexdigest(), "lines": len(protocol.lines)}} if filelist else {})},
         "dataset": dataset,
         "weights": weights,
         "official_weights": all(w.get("official", True) for w in weights.values()),

@@ -112,7 +112,7 @@ METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dli
 PROTOCOLS = Registry("protocol", base="lsbench.protocols.base:Protocol")
 PROTOCOLS.register("random-reference", "lsbench.protocols.random_reference:RandomReference", "default")
 PROTOCOLS.register("reconstruction", "lsbench.protocols.reconstruction:Reconstruction", "own audio; PSNR/SSIM/LMD")
-PROTOCOLS.register("wav2lip-filelist", "lsbench.protocols.filelist:Wav2LipFilelist", "Wav2Lip's lrs2.txt/lrw.txt/lrs3.txt", planned="issue 5")
+PROTOCOLS.register("wav2lip-filelist", "lsbench.protocols.filelist:Wav2LipFilelist", "Wav2Lip's lrs2.txt/lrw.txt/lrs3.txt pairs (--filelist)")
 
 # Conformance calls ("<model>.<call>" in pack.json) map to functions, one table for all packs.
 CONFORMANCE_MODELS = Registry("conformance model")

@@ -169,3 +169,32 @@ def test_sigkilled_evaluate_resumes_without_rescoring(real_shards, tmp_path, wei
     by_id = {r["clip_id"]: r for r in doc["rows"]}
     assert by_id[kept["clip_id"]]["notes"] == {"marker": "scored before the kill"}
     assert all(r["status"] == "ok" for r in doc["rows"]) and not partial.exists()
+
+
+def test_wav2lip_filelist_pairs_lengths_and_skip_reasons(real_shards, tmp_path, weights_dir):
+    """Wav2Lip's `audio_src video` lines matched to shard clips by their trailing path; the output
+    spans the speech's mel windows, a video shorter than its speech is skipped as the official
+    script skips it, and every other unscorable line is counted with its reason."""
+    from lsbench.audio import wav2lip_mel
+    from lsbench.protocols.filelist import mel_window_count
+
+    for n in (16000, 32000, 40000, 12345):  # the count equals what the official loop takes from the real mel
+        cols = wav2lip_mel(np.zeros(n, np.float32)).shape[1]
+        assert mel_window_count(n) == sum(1 for i in range(10_000) if int(i * 80 / 25) + 16 <= cols)
+    ids = sorted(pq.read_table(real_shards / "shards", columns=["clip_id"]).column("clip_id").to_pylist())
+    short, long_ = ["/".join(i.split("/")[-2:]) for i in ids]  # 2.0 s and 2.5 s clips
+    lst = tmp_path / "lrs2.txt"
+    lst.write_text(f"{short} {long_}\n{long_} {short}\nnope/00001 {short}\n{short} 9999/00009\n{short} {long_}\n")
+    doc = run("wav2lip", real_shards, tmp_path, protocol="wav2lip-filelist", filelist=lst, device="cpu")
+    assert doc["protocol"]["name"] == "wav2lip-filelist" and doc["protocol"]["filelist"]["lines"] == 5
+    assert doc["protocol"]["pairs"] == [[ids[1], ids[0], -1]]
+    assert doc["rows"][0]["n_frames"] == mel_window_count(50 * 640) == 46 and doc["rows"][0]["status"] == "ok"
+    assert doc["counts"]["skipped"] == {"video_shorter_than_speech": 1, "audio_not_in_shards": 1,
+                                        "video_not_in_shards": 1, "duplicate_video": 1}
+    bad = tmp_path / "bad.txt"
+    bad.write_text(f"{short} {long_}\nonly-one-token\n")
+    with pytest.raises(Exception, match=r"bad.txt:2: expected 'audio_src video'"):
+        run("static-frame", real_shards, tmp_path, protocol="wav2lip-filelist", filelist=bad)
+    r = CliRunner().invoke(cli, ["evaluate", "--model", "static-frame", "--data", str(real_shards), "--protocol",
+                                 "wav2lip-filelist", "--out", str(tmp_path)])
+    assert r.exit_code == 1 and "needs --filelist PATH" in r.output

@@ -17,7 +17,8 @@ class Pair:
     the driving speech, and the target's own audio (reference rows use it)."""
 
     target: np.ndarray  # (T,H,W,3) uint8 RGB face crops
-    reference: np.ndarray  # (H,W,3): a random frame of the target video (not the time-aligned one)
+    reference: np.ndarray  # (H,W,3): a random frame of the target video (not the time-aligned one);
+    #                        (T,H,W,3) under wav2lip-filelist: each frame is its own identity input
     audio: np.ndarray  # (T*640,) float32 16 kHz: the driving speech, already fitted to T frames
     own_audio: np.ndarray  # (T*640,) float32: the target's own audio
     fps: int = 25

@@ -33,7 +33,7 @@ class FaceCropModel(LipSyncModel):
         import cv2
 
         target = to_bgr96(pair.target)
-        reference = to_bgr96(pair.reference[None])[0]
+        reference = to_bgr96(pair.reference) if pair.reference.ndim == 4 else to_bgr96(pair.reference[None])[0]
         faces = self.faces(target, reference, pair.audio, pair.fps)
         h, w = pair.target.shape[1:3]
         frames = faces[..., ::-1] if (h, w) == (FACE, FACE) else np.stack([cv2.resize(f, (w, h))[..., ::-1] for f in faces])

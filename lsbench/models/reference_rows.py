@@ -24,7 +24,8 @@ class StaticFrame(LipSyncModel):
     needs = ("reference",)
 
     def generate(self, pair: Pair) -> Generation:
-        return Generation(np.repeat(pair.reference[None], len(pair.target), axis=0), pair.audio)
+        ref = pair.reference[0] if pair.reference.ndim == 4 else pair.reference
+        return Generation(np.repeat(ref[None], len(pair.target), axis=0), pair.audio)
 
 
 class ShiftedAudio(LipSyncModel):

@@ -11,13 +11,14 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 MIN_FRAMES = 6  # one SyncNet window + 1
+ALIGNED = -1  # ref_frame value: the identity input is each frame itself (Wav2Lip's own inference and filelists)
 
 
 @dataclass
 class PairSpec:
     target: str  # clip id of the video
     audio_from: str  # clip id of the speech
-    ref_frame: int  # index of the identity reference frame in the target video
+    ref_frame: int  # index of the identity reference frame in the target video, or ALIGNED
     n_frames: int  # frames scored (video and speech fitted to the shorter)
     fit: str = "none"  # none | speech_trimmed | video_trimmed
 
