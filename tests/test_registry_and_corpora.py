@@ -18,8 +18,9 @@ def test_registered_names():
 def test_close_match_and_base_class():
     with pytest.raises(UnknownNameError, match="did you mean 'wav2lip'"):
         MODELS.entry("wav2lp")
-    with pytest.raises(NotBuiltError, match="issue 6"):
-        MODELS.load("wav2lip")
+    with pytest.raises(NotBuiltError, match="issue 9"):
+        MODELS.load("makeittalk")
+    assert MODELS.load("wav2lip").__name__ == "Wav2Lip"
     assert DETECTORS.load("dlib-hog").__name__ == "DlibHOGDetector"
     reg = Registry("thing", base="lsbench.detectors.base:FaceDetector")
     reg.register("wrong", "lsbench.syncnet.model:SyncNet")
