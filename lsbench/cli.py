@@ -183,6 +183,42 @@ def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, 
                    progress=not no_progress, echo=click.echo)
 
 
+# ----------------------------------------------------------------------------- train
+@cli.command()
+@click.option("--model", type=click.Choice(["synctalkface", "syncnet"]), required=True,
+              help="synctalkface, or syncnet: the 96x96 colour lip-sync expert Wav2Lip-style training needs first.")
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="Shard folder from `preprocess`.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Checkpoint folder (resumable).")
+@click.option("--split", default="train", show_default=True, help="Split to train on ('all' for every split).")
+@click.option("--steps", type=int, default=1000, show_default=True, help="Optimiser steps in total (a resumed run counts on).")
+@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--lr", type=float, default=1e-4, show_default=True, help="Learning rate (the authors' value).")
+@click.option("--img-size", type=click.Choice(["96", "128"]), default="128", show_default=True,
+              help="SyncTalkFace face size (the authors': 128).")
+@click.option("--expert", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="SyncTalkFace: a lip-sync expert at --img-size for the audio-visual sync loss (off without it).")
+@click.option("--checkpoint-every", type=int, default=100, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from OUT's last checkpoint (weights, optimisers, step).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--no-progress", is_flag=True)
+def train(model, data, out, split, steps, batch_size, lr, img_size, expert, checkpoint_every, resume, seed, device,
+          no_progress) -> None:
+    """Train SyncTalkFace or the colour SyncNet expert from lsbench shards.
+
+    Losses, weights and sampling follow the authors' scripts; checkpoints are written in
+    their published formats (so `evaluate --weights` reads them) every --checkpoint-every
+    steps; OUT/losses.jsonl logs every step.
+    """
+    from .device import pick
+    from .train import TRAINERS, TrainOptions
+
+    opts = TrainOptions(model, data, out, steps, batch_size, lr, img_size=int(img_size), expert=expert,
+                        checkpoint_every=checkpoint_every, resume=resume, seed=seed, device=pick(device),
+                        split=None if split == "all" else split)
+    TRAINERS[model](opts, echo=click.echo, progress=not no_progress)
+
+
 # ----------------------------------------------------------------------------- leaderboard
 @cli.command()
 @click.option("--results", type=click.Path(path_type=Path), required=True, help="Folder of results JSON files.")

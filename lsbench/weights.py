@@ -46,6 +46,7 @@ SPEC_MODULES = (
     "lsbench.models.wav2lip",
     "lsbench.models.lipgan",
     "lsbench.models.makeittalk",
+    "lsbench.models.synctalkface",
     "lsbench.metrics.fid",
 )
 

@@ -19,15 +19,20 @@ from .base import Metric, MetricUnavailable
 WINDOW = 5
 
 
+def face_stack(faces_bgr96: np.ndarray) -> np.ndarray:
+    """5 BGR 96x96 faces -> (15,48,96) float32 in [0,1]: lower halves, frame-major on channels."""
+    lower = faces_bgr96[:, faces_bgr96.shape[1] // 2:].astype(np.float32) / 255.0
+    return np.concatenate(list(lower), axis=2).transpose(2, 0, 1)
+
+
 def expert_windows(faces_bgr96: np.ndarray, mel: np.ndarray, fps: float = 25.0) -> "tuple[np.ndarray, np.ndarray]":
     """(N,15,48,96) float32 face stacks and (N,1,80,16) mel windows for every full window."""
-    lower = faces_bgr96[:, faces_bgr96.shape[1] // 2:].astype(np.float32) / 255.0  # (T,48,96,3)
     faces, mels = [], []
     for i in range(len(faces_bgr96) - WINDOW + 1):
         s = mel_window_start(i, fps)
         if s + MEL_STEP > mel.shape[1]:
             break
-        faces.append(np.concatenate(list(lower[i:i + WINDOW]), axis=2).transpose(2, 0, 1))
+        faces.append(face_stack(faces_bgr96[i:i + WINDOW]))
         mels.append(mel[None, :, s:s + MEL_STEP])
     if not faces:
         raise ValueError(f"clip too short for the lip-sync expert: {len(faces_bgr96)} frames, need {WINDOW}")

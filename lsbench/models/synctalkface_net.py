@@ -66,8 +66,8 @@ class AudioLipMemory(nn.Module):
 
     def __init__(self, n_slot: int = 96, dim: int = 512, radius: float = 16.0):
         super().__init__()
-        self.key = nn.Parameter(torch.zeros(n_slot, dim))
-        self.value = nn.Parameter(torch.zeros(n_slot, dim))
+        self.key = nn.Parameter(torch.randn(n_slot, dim) * 0.5)  # the authors' init, N(0, 0.5)
+        self.value = nn.Parameter(torch.randn(n_slot, dim) * 0.5)
         self.q_embd = nn.Linear(dim, dim)
         self.v_embd = nn.Linear(dim, dim)
         self.fusion = nn.Linear(2 * dim, dim)
