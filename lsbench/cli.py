@@ -124,9 +124,11 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
               help="The model's checkpoint file (default: its managed file, see `lsbench weights list`).")
 @click.option("--filelist", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="wav2lip-filelist: Wav2Lip's test list (lrs2.txt, lrw.txt, lrs3.txt; 'audio_src video' per line).")
+@click.option("--workers", type=int, default=0, show_default=True,
+              help="Ray actors scoring pairs in parallel (1: in this process; 0: Ray for 64+ pairs, one actor per CPU).")
 @click.option("--no-progress", is_flag=True)
 def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos, resume, weights_file, filelist,
-             no_progress) -> None:
+             workers, no_progress) -> None:
     """Run a model under a protocol and write a results JSON (the leaderboard's only input).
 
     \b
@@ -144,7 +146,8 @@ def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos
     for name in names:
         try:
             run_eval(name, data, protocol, None if split == "all" else split, limit, seed, device, out, save_videos,
-                     resume, progress=not no_progress, echo=click.echo, weights_path=weights_file, filelist=filelist)
+                     resume, progress=not no_progress, echo=click.echo, weights_path=weights_file, filelist=filelist,
+                     workers=workers)
         except WeightsError as exc:
             if model != "all":
                 raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import platform
 import subprocess
 import time
@@ -68,6 +69,11 @@ def _git_hash() -> str:
         return "unknown"
 
 
+def _make_metric(name: str, device: str):
+    cls = METRICS.load(name)
+    return cls(device=device) if "device" in inspect.signature(cls.__init__).parameters else cls()
+
+
 def make_metrics(protocol, device: str, echo: Callable) -> "tuple[list, Dict[str, str]]":
     names = list(SYNC_METRICS) + (list(GT_METRICS) if protocol.metrics_need_ground_truth else []) + ["fid"]
     made, skipped = [], {}
@@ -77,14 +83,67 @@ def make_metrics(protocol, device: str, echo: Callable) -> "tuple[list, Dict[str
             skipped[name] = f"not built yet ({entry.planned})"
             continue
         try:
-            cls = METRICS.load(name)
-            takes_device = "device" in inspect.signature(cls.__init__).parameters
-            made.append(cls(device=device) if takes_device else cls())
+            made.append(_make_metric(name, device))
         except MetricUnavailable as exc:
             skipped[name] = str(exc)
     for name, why in skipped.items():
         echo(f"metric {name} skipped: {why}")
     return made, skipped
+
+
+AUTO_RAY_PAIRS = 64
+
+
+class PairScorer:
+    """A model and its metrics scoring one pair: the one code path, in this process or in a Ray actor."""
+
+    def __init__(self, model, metrics: list):
+        self.model, self.metrics = model, metrics
+
+    def score(self, spec, target: dict, speech: dict, video_stem: Optional[str] = None) -> dict:
+        frames = _frames(target, spec.n_frames)
+        reference = frames if spec.ref_frame == ALIGNED else frames[min(spec.ref_frame, spec.n_frames - 1)]
+        pair = Pair(frames, reference, _audio(speech, spec.n_frames), _audio(target, spec.n_frames))
+        row = {"clip_id": spec.target, "audio_from": spec.audio_from, "ref_frame": spec.ref_frame,
+               "n_frames": spec.n_frames, "fit": spec.fit, "status": "ok", "metrics": {}}
+        try:
+            gen = self.model.generate(pair)
+            row["notes"] = gen.notes
+            for m in self.metrics:
+                row["metrics"].update(m.compute(gen.frames, gen.audio, frames if m.needs_ground_truth else None))
+            if video_stem:
+                media.write_video(f"{video_stem}.mp4", gen.frames, audio=gen.audio)
+                media.write_video(f"{video_stem}.target.mp4", frames, audio=pair.own_audio)
+                row["video"], row["target_video"] = f"{video_stem}.mp4", f"{video_stem}.target.mp4"
+        except Exception as exc:  # one failing clip is a row with its reason, never a crashed run
+            row.update(status="error", reason=f"{type(exc).__name__}: {exc}")
+        return row
+
+
+class _RayScorer:
+    """Ray actor body: builds its own model and metrics once, then scores pairs."""
+
+    def __init__(self, model_name: str, device: str, weights_path: Optional[str], metric_names: List[str]):
+        metrics = [_make_metric(name, device) for name in metric_names]
+        self.scorer = PairScorer(make_model(model_name, device, Path(weights_path) if weights_path else None), metrics)
+
+    def score(self, *job) -> dict:
+        return self.scorer.score(*job)
+
+
+def _score_with_ray(jobs, n_workers: int, model_name: str, device: str, weights_path: Optional[Path],
+                    metric_names: List[str], echo: Callable[[str], None]):
+    import ray
+    from ray.util import ActorPool
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=n_workers, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+                 configure_logging=False)
+    echo(f"scoring {len(jobs)} pairs in {n_workers} Ray workers")
+    actor = ray.remote(num_cpus=1)(_RayScorer)
+    pool = ActorPool([actor.remote(model_name, device, str(weights_path) if weights_path else None, metric_names)
+                      for _ in range(n_workers)])
+    yield from pool.map_unordered(lambda a, job: a.score.remote(*job), jobs)
 
 
 def make_protocol(name: str, filelist: Optional[Path] = None):
@@ -113,7 +172,9 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
              limit: Optional[int] = None, seed: int = 0, device: str = "auto", out: Path = Path("results"),
              save_videos: int = 0, resume: bool = False, progress: bool = True,
              echo: Callable[[str], None] = print, weights_path: Optional[Path] = None,
-             filelist: Optional[Path] = None) -> Path:
+             filelist: Optional[Path] = None, workers: int = 1) -> Path:
+    """workers: 1 scores in this process; N > 1 in N Ray actors (each loads the model and the
+    metrics once); 0 picks Ray for splits of AUTO_RAY_PAIRS pairs or more. Same scoring code."""
     from tqdm import tqdm
 
     t0 = time.time()
@@ -142,27 +203,22 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
     path.parent.mkdir(parents=True, exist_ok=True)
     videos_dir = path.with_suffix("")
     todo = [p for p in plan.pairs if p.target not in done]
+    first = {p.target for p in plan.pairs[:save_videos]}  # the plan's first N pairs get their videos saved
+    jobs = [(spec, clips[spec.target], clips[spec.audio_from],
+             str(path.parent / videos_dir.name / spec.target.replace("/", "_")) if spec.target in first else None)
+            for spec in todo]
+    n_workers = workers if workers > 0 else (min(os.cpu_count() or 1, 8) if len(jobs) >= AUTO_RAY_PAIRS else 1)
+    if n_workers > 1 and jobs:
+        rows_iter = _score_with_ray(jobs, n_workers, model_name, device, weights_path, [m.name for m in metrics], echo)
+    else:
+        scorer = PairScorer(model, metrics)
+        rows_iter = (scorer.score(*job) for job in jobs)
     with open(partial, "a") as log:
-        for spec in tqdm(todo, desc=f"evaluate {model_name}", unit="clip", disable=not progress):
-            target, speech = clips[spec.target], clips[spec.audio_from]
-            frames = _frames(target, spec.n_frames)
-            reference = frames if spec.ref_frame == ALIGNED else frames[min(spec.ref_frame, spec.n_frames - 1)]
-            pair = Pair(frames, reference, _audio(speech, spec.n_frames), _audio(target, spec.n_frames))
-            row = {"clip_id": spec.target, "audio_from": spec.audio_from, "ref_frame": spec.ref_frame,
-                   "n_frames": spec.n_frames, "fit": spec.fit, "status": "ok", "metrics": {}}
-            try:
-                gen = model.generate(pair)
-                row["notes"] = gen.notes
-                for m in metrics:
-                    row["metrics"].update(m.compute(gen.frames, gen.audio, frames if m.needs_ground_truth else None))
-                if len(done) + 1 <= save_videos:
-                    stem = Path(videos_dir.name) / spec.target.replace("/", "_")
-                    media.write_video(path.parent / f"{stem}.mp4", gen.frames, audio=gen.audio)
-                    media.write_video(path.parent / f"{stem}.target.mp4", frames, audio=pair.own_audio)
-                    row["video"], row["target_video"] = f"{stem}.mp4", f"{stem}.target.mp4"
-            except Exception as exc:  # one failing clip is a row with its reason, never a crashed run
-                row.update(status="error", reason=f"{type(exc).__name__}: {exc}")
-            done[spec.target] = row
+        for row in tqdm(rows_iter, total=len(jobs), desc=f"evaluate {model_name}", unit="clip", disable=not progress):
+            if row.get("video"):  # recorded relative to the results file
+                row["video"], row["target_video"] = (str(Path(p).relative_to(path.parent))
+                                                     for p in (row["video"], row["target_video"]))
+            done[row["clip_id"]] = row
             log.write(json.dumps(results._jsonable(row)) + "\n")
             log.flush()
     rows = [done[p.target] for p in plan.pairs]

@@ -138,6 +138,7 @@ def train_synctalkface(opts: TrainOptions, echo: Callable[[str], None] = print, 
     for m in (enc, dec, disc):
         m.to(opts.device).train()
     log_path = opts.out / "losses.jsonl"
+    rec: Optional[dict] = None
     bar = tqdm(total=opts.steps, initial=step, desc="train synctalkface", unit="step", disable=not progress)
     with open(log_path, "a") as log:
         while step < opts.steps:
@@ -185,7 +186,8 @@ def train_synctalkface(opts: TrainOptions, echo: Callable[[str], None] = print, 
                                   lsbench={"step": step, "config": asdict(cfg), "data": str(opts.data)})
     bar.close()
     _save_json(opts.out / "train_config.json", {k: str(v) for k, v in asdict(opts).items()})
-    echo(f"synctalkface: {step} steps, last loss {rec['loss']:.4f} -> {ckpt_path}")
+    echo(f"synctalkface: {step} steps" + (f", last loss {rec['loss']:.4f}" if rec else " (already reached)")
+         + f" -> {ckpt_path}")
     return ckpt_path
 
 
@@ -234,6 +236,7 @@ def train_syncnet(opts: TrainOptions, echo: Callable[[str], None] = print, progr
         step = int(state["global_step"])
         echo(f"resuming from {ckpt_path} at step {step}")
     net.to(opts.device).train()
+    loss = None
     bar = tqdm(total=opts.steps, initial=step, desc="train syncnet expert", unit="step", disable=not progress)
     with open(opts.out / "losses.jsonl", "a") as log:
         while step < opts.steps:
@@ -258,7 +261,8 @@ def train_syncnet(opts: TrainOptions, echo: Callable[[str], None] = print, progr
                             "global_epoch": 0}, str(tmp))
                 os.replace(tmp, ckpt_path)
     bar.close()
-    echo(f"syncnet expert: {step} steps, last loss {float(loss.detach()):.4f} -> {ckpt_path}")
+    echo(f"syncnet expert: {step} steps" + (f", last loss {float(loss.detach()):.4f}" if loss is not None
+                                             else " (already reached)") + f" -> {ckpt_path}")
     return ckpt_path
 
 

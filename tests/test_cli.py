@@ -21,7 +21,6 @@ def test_help(cmd):
 
 @pytest.mark.parametrize("args", [
     ["evaluate", "--model", "makeittalk", "--data", "x"],
-    ["evaluate", "--model", "ground-truth", "--protocol", "wav2lip-filelist", "--data", "x"],
 ])
 def test_planned_commands_exit_2_with_one_line(args):
     p = subprocess.run([sys.executable, "-m", "lsbench.cli", *args], capture_output=True, text=True)

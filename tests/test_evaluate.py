@@ -198,3 +198,22 @@ def test_wav2lip_filelist_pairs_lengths_and_skip_reasons(real_shards, tmp_path, 
     r = CliRunner().invoke(cli, ["evaluate", "--model", "static-frame", "--data", str(real_shards), "--protocol",
                                  "wav2lip-filelist", "--out", str(tmp_path)])
     assert r.exit_code == 1 and "needs --filelist PATH" in r.output
+
+
+def test_ray_workers_score_exactly_like_one_process(real_shards, tmp_path, weights_dir):
+    """--workers 2 runs the same PairScorer in two Ray actors: same rows, same metrics, saved
+    videos recorded relative to the results file."""
+    import ray
+
+    one = run("wav2lip", real_shards, tmp_path / "one", protocol="random-reference", workers=1, device="cpu",
+              save_videos=1)
+    try:
+        two = run("wav2lip", real_shards, tmp_path / "two", protocol="random-reference", workers=2, device="cpu",
+                  save_videos=1)
+    finally:
+        ray.shutdown()
+    key = lambda d: {r["clip_id"]: (r["audio_from"], r["n_frames"], r["metrics"]) for r in d["rows"]}  # noqa: E731
+    assert key(one) == key(two)
+    assert one["aggregates"] == two["aggregates"]
+    videos = [r["video"] for r in two["rows"] if "video" in r]
+    assert len(videos) == 1 and not videos[0].startswith("/") and (tmp_path / "two" / videos[0]).is_file()
