@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .wav2lip_net import ConvBN, _res
+from .wav2lip_net import ConvBN, Wav2LipExpert, _res
 
 
 @dataclass(frozen=True)
@@ -208,31 +208,12 @@ class STFDiscriminator(nn.Module):
         return self.binary_pred(x).view(len(x), -1)
 
 
-class STFSyncNet(nn.Module):
-    """The colour SyncNet expert at SyncTalkFace's face size (lower halves of 5 frames)."""
+class STFSyncNet(Wav2LipExpert):
+    """The colour SyncNet expert at SyncTalkFace's face size: two more residual blocks at the
+    last scale and a kernel that takes (img_size/32)^2 to 1x1."""
 
     def __init__(self, cfg: STFConfig = STFConfig()):
-        super().__init__()
-        k = cfg.k
-        self.face_encoder = nn.Sequential(
-            ConvBN(15, 32, 7, 1, 3),
-            ConvBN(32, 64, 5, (1, 2), 1), _res(64), _res(64),
-            ConvBN(64, 128, 3, 2, 1), _res(128), _res(128), _res(128),
-            ConvBN(128, 256, 3, 2, 1), _res(256), _res(256),
-            ConvBN(256, 512, 3, 2, 1), _res(512), _res(512),
-            ConvBN(512, 512, 3, 2, 1), _res(512), _res(512),
-            ConvBN(512, 512, k, 1, 0), ConvBN(512, 512, 1, 1, 0))
-        self.audio_encoder = nn.Sequential(
-            ConvBN(1, 32, 3, 1, 1), _res(32), _res(32),
-            ConvBN(32, 64, 3, (3, 1), 1), _res(64), _res(64),
-            ConvBN(64, 128, 3, 3, 1), _res(128), _res(128),
-            ConvBN(128, 256, 3, (3, 2), 1), _res(256), _res(256),
-            ConvBN(256, 512, 3, 1, 0), ConvBN(512, 512, 1, 1, 0))
-
-    def forward(self, mel: torch.Tensor, faces: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        a = F.normalize(self.audio_encoder(mel).flatten(1), p=2, dim=1)
-        v = F.normalize(self.face_encoder(faces).flatten(1), p=2, dim=1)
-        return a, v
+        super().__init__(face_tail=[_res(512), _res(512), ConvBN(512, 512, cfg.k, 1, 0)])
 
     def sync_inputs(self, images01: torch.Tensor) -> torch.Tensor:
         """(B,3,5,H,W) in [0,1] -> (B,15,H/2,W): lower halves stacked frame-major on channels."""

@@ -109,15 +109,17 @@ class Wav2LipGenerator(nn.Module):
 class Wav2LipExpert(nn.Module):
     """SyncNet_color: 5 lower-half face crops (15x48x96) and a mel window -> two unit 512-d embeddings."""
 
-    def __init__(self):
+    def __init__(self, face_tail: Optional[List[nn.Module]] = None):
         super().__init__()
+        # 48x96 lower halves end at 3x3 after the last stride 2; other face sizes pass their own tail
+        tail = face_tail or [ConvBN(512, 512, 3, 1, 0)]
         self.face_encoder = nn.Sequential(
             ConvBN(15, 32, 7, 1, 3),
             ConvBN(32, 64, 5, (1, 2), 1), _res(64), _res(64),
             ConvBN(64, 128, 3, 2, 1), _res(128), _res(128), _res(128),
             ConvBN(128, 256, 3, 2, 1), _res(256), _res(256),
             ConvBN(256, 512, 3, 2, 1), _res(512), _res(512),
-            ConvBN(512, 512, 3, 2, 1), ConvBN(512, 512, 3, 1, 0), ConvBN(512, 512, 1, 1, 0))
+            ConvBN(512, 512, 3, 2, 1), *tail, ConvBN(512, 512, 1, 1, 0))
         self.audio_encoder = _audio_encoder(2)
 
     def forward(self, mel: torch.Tensor, face: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
