@@ -272,6 +272,59 @@ def load_torch(p: Path, what: str = "checkpoint"):
         raise WeightsError(f"{p}: {what} cannot be read (truncated or not a torch file: {first})") from None
 
 
+class _Inert:
+    """Stands in for any class a checkpoint names that is not a tensor type: it takes whatever
+    the pickle passes and runs nothing."""
+
+    def __init__(self, *args, **kwargs):
+        self.args = args
+
+    def __setstate__(self, state):
+        self.state = state
+
+
+def _tensors_only_pickle():
+    """A pickle module whose Unpickler resolves only the globals torch's own weights_only loader
+    allows (tensors, storages, containers) and replaces every other global by an inert stub."""
+    import pickle
+    import types
+
+    import torch._weights_only_unpickler as allowed_mod
+
+    allowed = allowed_mod._get_allowed_globals()
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            obj = allowed.get(f"{module}.{name}")
+            return obj if obj is not None else type(name, (_Inert,), {"__module__": "lsbench.inert." + module})
+
+    mod = types.ModuleType("lsbench_tensors_only_pickle")
+    mod.Unpickler = Unpickler
+    mod.load = lambda f, **kw: Unpickler(f, **kw).load()
+    mod.__name__ = "lsbench_tensors_only_pickle"
+    return mod
+
+
+def load_torch_tensors_only(p: Path, what: str = "checkpoint"):
+    """For files that pickle more than tensors (MakeItTalk's i2i checkpoint also pickles an
+    optimizer object). First the plain weights_only load; if that refuses a global, the file
+    is read again with an unpickler that keeps tensors and turns every other object into an
+    inert stub. We chose the stub unpickler over widening torch's allow-list because the
+    allow-list would have to name (and so import and trust) the optimizer's classes, while the
+    stub path imports nothing and calls nothing from the file."""
+    try:
+        return load_torch(p, what)
+    except WeightsError as exc:
+        if "refused" not in str(exc):
+            raise
+    import torch
+
+    try:
+        return torch.load(str(p), map_location="cpu", weights_only=False, pickle_module=_tensors_only_pickle())
+    except Exception as exc:  # noqa: BLE001 - any failure is one message naming the file
+        raise WeightsError(f"{p}: {what} cannot be read even keeping tensors only ({type(exc).__name__}: {exc})") from None
+
+
 def load_into(module, p: Path, what: str):
     """Load a plain state_dict file into `module` strictly; errors name the file and the mismatch."""
     state = load_torch(p, what)
