@@ -17,6 +17,8 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/pip install -q -e '.[dev]'
 	# the reference implementation for tests and benchmarks; --no-deps: its torchvision pin would replace torch
 	$(BIN)/pip install -q --no-deps syncnet-python==0.2.3 scenedetect==0.6.7.1
+	# Resemblyzer ships the real speaker-encoder weights; --no-deps: it asks for webrtcvad (a C build), we install webrtcvad-wheels
+	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4
 	touch $@
 
 # headless Chromium + its driver for the leaderboard's browser tests (Debian packages, same version)
@@ -31,7 +33,7 @@ test: setup browser
 	$(BIN)/python -m pytest -q
 
 conformance: setup
-	$(BIN)/lsbench conformance $(addprefix ../shared/conformance/,syncnet s3fd audio wav2lip wav2lip_expert lipgan synctalkface)
+	$(BIN)/lsbench conformance $(addprefix ../shared/conformance/,syncnet s3fd audio wav2lip wav2lip_expert lipgan synctalkface makeittalk)
 
 bench: setup
 	$(BIN)/python bench/score_vs_syncnet_python.py

@@ -121,5 +121,5 @@ CONFORMANCE_MODELS.register("s3fd", "lsbench.conformance.calls_s3fd:CALLS", "S3F
 CONFORMANCE_MODELS.register("audio", "lsbench.conformance.calls_audio:CALLS", "Wav2Lip mel and SyncNet MFCC")
 CONFORMANCE_MODELS.register("wav2lip", "lsbench.conformance.calls_wav2lip:CALLS", "Wav2Lip generator and expert")
 CONFORMANCE_MODELS.register("lipgan", "lsbench.conformance.calls_lipgan:CALLS", "LipGAN (Keras .h5), both branches")
-CONFORMANCE_MODELS.register("makeittalk", "lsbench.conformance.calls_makeittalk:CALLS", "MakeItTalk modules", planned="issue 9")
+CONFORMANCE_MODELS.register("makeittalk", "lsbench.conformance.calls_makeittalk:CALLS", "MakeItTalk modules and audio chain")
 CONFORMANCE_MODELS.register("synctalkface", "lsbench.conformance.calls_synctalkface:CALLS", "SyncTalkFace encoder, memory, decoder, losses")

@@ -39,4 +39,39 @@ def autovc(inputs, params, ckpt):
     return {"mel_outputs": mel.numpy(), "mel_outputs_postnet": post.numpy(), "codes": codes.numpy()}
 
 
-CALLS = {"autovc": autovc, "content_branch": content_branch, "speaker_branch": speaker_branch, "i2i": i2i}
+def speaker_embedding(inputs, params, ckpt):
+    from ..models.makeittalk_audio import speaker_embedding as embed
+
+    return {"embedding": embed(inputs["wav"])}
+
+
+def autovc_features(inputs, params, ckpt):
+    import tempfile
+    from pathlib import Path
+
+    import soundfile as sf
+
+    from ..models import makeittalk_audio as A
+
+    x = A.normalise_loudness(inputs["wav"])
+    mel, f0 = A.autovc_features(x)
+    with tempfile.TemporaryDirectory() as tmp:  # the official code embeds the normalised file
+        p = Path(tmp) / "normalised.wav"
+        sf.write(str(p), x, A.SR, subtype="PCM_16")
+        emb = A.speaker_embedding(p)
+    return {"wav_normalized": x.astype(np.float32), "mel": mel.astype(np.float32), "f0_norm": f0.astype(np.float32),
+            "f0_onehot_index": A.f0_onehot_index(f0), "speaker_embedding": emb}
+
+
+def audio_to_landmarks(inputs, params, ckpt):
+    from ..models.makeittalk_chain import LandmarkChain
+
+    chain = LandmarkChain(
+        load_container(ckpt[0], "model", AutoVC(), "MakeItTalk AutoVC checkpoint"),
+        load_container(ckpt[1], "model_g_face_id", Audio2LandmarkContent(), "MakeItTalk content branch checkpoint"),
+        load_container(ckpt[2], "G", Audio2LandmarkSpeaker(), "MakeItTalk speaker branch checkpoint", "comb_mlp"))
+    mel, content, speaker = chain.run(inputs["wav"], inputs["face_id"], inputs["emb_trg"])
+    return {"mel_converted": mel, "content_fl_pred": content, "speaker_fl_pred": speaker}
+
+
+CALLS = {"audio_to_landmarks": audio_to_landmarks, "speaker_embedding": speaker_embedding, "autovc_features": autovc_features, "autovc": autovc, "content_branch": content_branch, "speaker_branch": speaker_branch, "i2i": i2i}

@@ -1,0 +1,131 @@
+"""MakeItTalk's audio front end: the Resemblyzer speaker embedding and AutoVC's inputs
+(mel, quantised F0), as main_end2end.py computes them.
+
+Resemblyzer's own package (network, real weights, preprocessing, partial slicing) is used;
+only its mel is computed here, with the 'reflect' STFT padding of the librosa (< 0.10) the
+published embeddings were made with (librosa >= 0.10 pads with zeros). The loudness step is
+pydub's, as the official code uses pydub; F0 is SPTK's RAPT through pysptk.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import sys
+import types
+from pathlib import Path
+from typing import Tuple
+
+import numpy as np
+
+SR = 16000
+SEGMENT = 16000 * 60  # MakeItTalk embeds 60 s segments and averages them
+
+
+@functools.lru_cache(maxsize=1)
+def _voice_encoder():
+    from resemblyzer import VoiceEncoder
+
+    return VoiceEncoder("cpu", verbose=False)
+
+
+def _resemblyzer_mel(wav: np.ndarray) -> np.ndarray:
+    import librosa
+    from resemblyzer import hparams as hp
+
+    frames = librosa.feature.melspectrogram(
+        y=wav, sr=hp.sampling_rate, n_fft=int(hp.sampling_rate * hp.mel_window_length / 1000),
+        hop_length=int(hp.sampling_rate * hp.mel_window_step / 1000), n_mels=hp.mel_n_channels, pad_mode="reflect")
+    return frames.astype(np.float32).T
+
+
+def _embed_utterance(wav: np.ndarray) -> np.ndarray:
+    import torch
+
+    enc = _voice_encoder()
+    wav_slices, mel_slices = enc.compute_partial_slices(len(wav), rate=2, min_coverage=0.75)
+    if wav_slices[-1].stop >= len(wav):
+        wav = np.pad(wav, (0, wav_slices[-1].stop - len(wav)))
+    mel = _resemblyzer_mel(wav)
+    with torch.no_grad():
+        partial = enc(torch.from_numpy(np.array([mel[s] for s in mel_slices]))).numpy()
+    raw = partial.mean(axis=0)
+    return raw / np.linalg.norm(raw, 2)
+
+
+def speaker_embedding(path: "str | Path") -> np.ndarray:
+    """(256,) float32: mean over 60 s segments of Resemblyzer's utterance embeddings (not re-normalised)."""
+    from resemblyzer import preprocess_wav
+
+    wav = preprocess_wav(Path(path))
+    n = max(1, len(wav) // SEGMENT)
+    return np.mean([_embed_utterance(wav[SEGMENT * i:SEGMENT * (i + 1)]) for i in range(n)], axis=0).astype(np.float32)
+
+
+def normalise_loudness(path: "str | Path", target_dbfs: float = -20.0) -> np.ndarray:
+    """pydub's match_target_amplitude, written as 16-bit wav and read back with soundfile (float64)."""
+    import soundfile as sf
+    from pydub import AudioSegment
+
+    sound = AudioSegment.from_file(str(path), "wav")
+    out = io.BytesIO()
+    sound.apply_gain(target_dbfs - sound.dBFS).export(out, format="wav")
+    out.seek(0)
+    x, _ = sf.read(out)
+    return x
+
+
+def _pysptk():
+    """pysptk 1.0.1 imports pkg_resources only to locate its example wav; setuptools 81+ no
+    longer ships it. A minimal stand-in lets the import succeed (RAPT never touches it)."""
+    try:
+        import pkg_resources  # noqa: F401
+    except ImportError:
+        shim = types.ModuleType("pkg_resources")
+        shim.resource_filename = lambda package, name: str(Path(sys.modules[package].__file__).parent / name)
+        sys.modules["pkg_resources"] = shim
+    from pysptk import sptk
+
+    return sptk
+
+
+def autovc_features(x: np.ndarray, sr: int = SR) -> Tuple[np.ndarray, np.ndarray]:
+    """AutoVC mel (T,80) and normalised log-F0 (T,) of loudness-normalised float audio
+    (extract_f0_func_audiofile with gender 'F': RAPT 100-600 Hz)."""
+    import librosa
+    from scipy import signal
+
+    if x.ndim > 1:
+        x = x[:, 0]
+    if len(x) % 256 == 0:
+        x = np.concatenate([x, [1e-6]])
+    b, a = signal.butter(5, 30 / (0.5 * sr), btype="high", analog=False)
+    y = signal.filtfilt(b, a, x)
+    wav = y * 0.95 + (np.random.RandomState(0).rand(len(y)) - 0.5) * 1e-6
+    padded = np.pad(wav, 512, mode="reflect")
+    n = (len(padded) - (1024 - 256)) // 256
+    frames = np.lib.stride_tricks.as_strided(padded, (n, 1024), (256 * padded.strides[0], padded.strides[0]))
+    spec = np.abs(np.fft.rfft(signal.get_window("hann", 1024, fftbins=True) * frames, n=1024))
+    basis = librosa.filters.mel(sr=sr, n_fft=1024, fmin=90, fmax=7600, n_mels=80).T
+    mel = (20 * np.log10(np.maximum(np.exp(-100 / 20 * np.log(10)), spec @ basis)) - 16 + 100) / 100
+    f0 = _pysptk().rapt(wav.astype(np.float32) * 32768, sr, 256, min=100, max=600, otype=2)
+    voiced = f0 != -1e10
+    f0n = f0.astype(float).copy()
+    f0n[voiced] = np.clip((f0n[voiced] - f0[voiced].mean()) / f0[voiced].std() / 4.0, -1, 1)
+    f0n[voiced] = (f0n[voiced] + 1) / 2.0
+    return mel, f0n
+
+
+def f0_onehot_index(f0_norm: np.ndarray, bins: int = 256) -> np.ndarray:
+    """Bin per frame: 0 unvoiced, else round(f0 * 255) + 1 (257 classes)."""
+    idx = np.zeros(len(f0_norm), np.int16)
+    voiced = f0_norm >= 0
+    idx[voiced] = (np.round(f0_norm[voiced] * (bins - 1)) + 1).astype(np.int16)
+    return idx
+
+
+def f0_onehot(f0_norm: np.ndarray) -> np.ndarray:
+    idx = f0_onehot_index(f0_norm)
+    out = np.zeros((len(idx), 257), np.float32)
+    out[np.arange(len(idx)), idx] = 1.0
+    return out
