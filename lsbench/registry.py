@@ -95,7 +95,7 @@ MODELS.register("wav2lip", "lsbench.models.wav2lip:Wav2Lip", "Wav2Lip (Prajwal e
 MODELS.register("wav2lip-gan", "lsbench.models.wav2lip:Wav2LipGAN", "Wav2Lip + visual quality discriminator, wav2lip_gan.pth")
 MODELS.register("lipgan", "lsbench.models.lipgan:LipGAN", "LipGAN (KR et al. 2019), official Keras .h5 (master or fully_pythonic)")
 MODELS.register("synctalkface", "lsbench.models.synctalkface:SyncTalkFace", "SyncTalkFace (Park et al. 2022); no released weights: lsbench train")
-MODELS.register("makeittalk", "lsbench.models.makeittalk:MakeItTalk", "MakeItTalk (Zhou et al. 2020)", planned="issue 9")
+MODELS.register("makeittalk", "lsbench.models.makeittalk:MakeItTalk", "MakeItTalk (Zhou et al. 2020), four official checkpoints")
 MODELS.register("ground-truth", "lsbench.models.reference_rows:GroundTruth", "the real video with its own audio")
 MODELS.register("static-frame", "lsbench.models.reference_rows:StaticFrame", "a frozen reference frame (lower bound)")
 MODELS.register("shifted-audio", "lsbench.models.reference_rows:ShiftedAudio", "the real video, own audio 5 frames late")

@@ -46,15 +46,18 @@ def shared() -> Path:
 
 @pytest.fixture(scope="session")
 def procedural_weights(tmp_path_factory, shared) -> Path:
-    """A folder with procedural syncnet_v2.model, sfd_face.pth, wav2lip.pth, lipsync_expert.pth
-    and lipgan_residual_mfcc.h5 in their official formats (what LSBENCH_WEIGHTS_DIR would
-    hold), made by the conformance materialiser."""
+    """A folder with procedural checkpoints of every bundled model in their official formats
+    (what LSBENCH_WEIGHTS_DIR would hold), made by the conformance materialiser."""
     from lsbench.conformance.procedural import write_checkpoint
 
     out = tmp_path_factory.mktemp("procedural_weights")
-    for pack in ("syncnet", "s3fd", "wav2lip", "wav2lip_expert", "lipgan"):
-        ck = json.loads((PACKS / pack / "pack.json").read_text())["checkpoints"][0]
-        write_checkpoint(PACKS / pack, ck, out)
+    wanted = {"syncnet": ["syncnet_v2"], "s3fd": ["sfd_face"], "wav2lip": ["wav2lip"], "wav2lip_expert": ["expert"],
+              "lipgan": ["master_generator"], "synctalkface": ["synctalkface"],
+              "makeittalk": ["autovc", "content_branch", "speaker_branch", "i2i"]}
+    for pack, ids in wanted.items():
+        for ck in json.loads((PACKS / pack / "pack.json").read_text())["checkpoints"]:
+            if ck["id"] in ids:
+                write_checkpoint(PACKS / pack, ck, out)
     return out
 
 
@@ -112,6 +115,33 @@ def real_shards(tmp_path_factory, shared):
     build_lrs2(MEDIA, root, [SOURCES[1], SOURCES[4], SOURCES[0], SOURCES[4], SOURCES[3]])  # test: face_2, hdtf
     refs = [r.to_dict() for r in LRS2(root / "mvlrs_v1").find_clips("test")]
     table = process_batch({k: [r[k] for r in refs] for k in refs[0]}, DlibCascadeDetector(), None, Config(sync="none"))
+    assert table.column("ok").to_pylist() == [True, True], table.column("error_message").to_pylist()
+    (root / "shards").mkdir()
+    pq.write_table(table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA), root / "shards" / "part-0.parquet")
+    return root
+
+
+@pytest.fixture(scope="session")
+def portrait_shards(tmp_path_factory, shared):
+    """MakeItTalk's portrait (makeittalk/obama.jpg) held still for 1.2 s over MakeItTalk's own
+    example speech, as an LRS2-layout test clip, through the real preprocessing stages."""
+    import pyarrow.parquet as pq
+
+    from lsbench.detectors.dlib_cascade import DlibCascadeDetector
+    from lsbench.media import ffmpeg
+    from preprocess.recipes.base import ClipRef
+    from preprocess.schema import SHARD_SCHEMA
+    from preprocess.stages import Config, process_batch
+
+    root = tmp_path_factory.mktemp("portrait")
+    clip = root / "portrait.mp4"
+    ffmpeg("-loop", "1", "-i", str(MEDIA / "makeittalk/obama.jpg"), "-i", str(MEDIA / "makeittalk/M6_04_16k.wav"),
+           "-t", "1.2", "-vf", "scale=256:-2,fps=25", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           "-ac", "1", "-ar", "16000", str(clip))
+    refs = [ClipRef(clip_id=f"portrait/test/{i}", dataset="portrait", split="test", speaker_id="obama",
+                    video_id=str(i), source_path=str(clip)).to_dict() for i in range(2)]
+    table = process_batch({k: [r[k] for r in refs] for k in refs[0]}, DlibCascadeDetector(), None,
+                          Config(sync="none", crop_size=128))
     assert table.column("ok").to_pylist() == [True, True], table.column("error_message").to_pylist()
     (root / "shards").mkdir()
     pq.write_table(table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA), root / "shards" / "part-0.parquet")
