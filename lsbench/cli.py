@@ -200,13 +200,16 @@ def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, 
               help="SyncTalkFace face size (the authors': 128).")
 @click.option("--expert", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="SyncTalkFace: a lip-sync expert at --img-size for the audio-visual sync loss (off without it).")
+@click.option("--slots", type=int, default=96, show_default=True, help="SyncTalkFace memory slots S.")
+@click.option("--dim", type=int, default=512, show_default=True, help="SyncTalkFace memory channels C.")
+@click.option("--radius", type=float, default=16.0, show_default=True, help="SyncTalkFace addressing scale kappa.")
 @click.option("--checkpoint-every", type=int, default=100, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT's last checkpoint (weights, optimisers, step).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--no-progress", is_flag=True)
-def train(model, data, out, split, steps, batch_size, lr, img_size, expert, checkpoint_every, resume, seed, device,
-          no_progress) -> None:
+def train(model, data, out, split, steps, batch_size, lr, img_size, expert, slots, dim, radius, checkpoint_every, resume,
+          seed, device, no_progress) -> None:
     """Train SyncTalkFace or the colour SyncNet expert from lsbench shards.
 
     Losses, weights and sampling follow the authors' scripts; checkpoints are written in
@@ -216,7 +219,8 @@ def train(model, data, out, split, steps, batch_size, lr, img_size, expert, chec
     from .device import pick
     from .train import TRAINERS, TrainOptions
 
-    opts = TrainOptions(model, data, out, steps, batch_size, lr, img_size=int(img_size), expert=expert,
+    opts = TrainOptions(model, data, out, steps, batch_size, lr, img_size=int(img_size), n_slot=slots, dim=dim,
+                        radius=radius, expert=expert,
                         checkpoint_every=checkpoint_every, resume=resume, seed=seed, device=pick(device),
                         split=None if split == "all" else split)
     TRAINERS[model](opts, echo=click.echo, progress=not no_progress)

@@ -39,6 +39,9 @@ class TrainOptions:
     lr: float = 1e-4
     disc_lr: float = 5e-4
     img_size: int = 128
+    n_slot: int = 96  # SyncTalkFace memory slots (S)
+    dim: int = 512  # SyncTalkFace memory / embedding channels (C)
+    radius: float = 16.0  # SyncTalkFace addressing scale (kappa)
     expert: Optional[Path] = None
     checkpoint_every: int = 100
     resume: bool = False
@@ -113,7 +116,10 @@ def train_synctalkface(opts: TrainOptions, echo: Callable[[str], None] = print, 
     from .models.synctalkface_net import (STFConfig, STFDecoder, STFDiscriminator, STFEncoder, load_stf_syncnet,
                                           load_synctalkface, save_synctalkface)
 
-    cfg = STFConfig(img_size=opts.img_size)
+    if opts.batch_size < 2:
+        raise LsbenchError("--batch-size must be at least 2 for synctalkface: its lip critic runs BatchNorm in "
+                           "training mode on 1x1 features, which needs two samples")
+    cfg = STFConfig(img_size=opts.img_size, n_slot=opts.n_slot, dim=opts.dim, radius=opts.radius)
     torch.manual_seed(opts.seed)
     rng = random.Random(opts.seed)
     bank = ClipBank(opts.data, opts.split, 12)

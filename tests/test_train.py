@@ -71,3 +71,19 @@ def test_syncnet_expert_trains_and_loads_as_an_official_file(real_shards, tmp_pa
     saved = torch.load(str(out / "lipsync_expert.pth"), weights_only=True)
     assert saved["global_step"] == 30 and set(saved) >= {"state_dict", "optimizer", "global_epoch"}
     assert json.dumps(saved["global_epoch"]) == "0"
+
+
+def test_synctalkface_sizes_are_configurable():
+    """S, C and the face size change the memory and the feature widths, and the network still runs."""
+    import torch
+
+    from lsbench.models.synctalkface_net import STFConfig, STFDecoder, STFEncoder
+
+    cfg = STFConfig(img_size=96, n_slot=32, dim=256)
+    enc, dec = STFEncoder(cfg).eval(), STFDecoder(cfg).eval()
+    assert enc.mem.key.shape == (32, 256) and enc.mem.fusion.in_features == 512
+    with torch.inference_mode():
+        te, _, feats, _, _, key_add, _, _ = enc(torch.zeros(1, 5, 1, 80, 16), torch.zeros(1, 6, 5, 96, 96), None)
+        img = dec(te, feats)
+    assert te.shape == (1, 5, 256, 1, 1) and key_add.shape == (1, 5, 32) and img.shape == (1, 3, 5, 96, 96)
+    assert float(img.abs().max()) <= 1.0
