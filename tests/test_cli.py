@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -19,13 +20,14 @@ def test_help(cmd):
     assert r.exit_code == 0 and "Usage" in r.output and len(r.output.splitlines()) > 5
 
 
-@pytest.mark.parametrize("args", [
-    ["evaluate", "--model", "makeittalk", "--data", "x"],
-])
-def test_planned_commands_exit_2_with_one_line(args):
-    p = subprocess.run([sys.executable, "-m", "lsbench.cli", *args], capture_output=True, text=True)
-    assert p.returncode == 2
-    assert p.stderr.strip().count("\n") == 0 and "not built yet" in p.stderr and "Traceback" not in p.stderr
+def test_missing_weights_are_one_line_naming_the_file_and_the_fix(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "LSBENCH_WEIGHTS_DIR"}
+    env["LSBENCH_HOME"] = str(tmp_path)
+    p = subprocess.run([sys.executable, "-m", "lsbench.cli", "evaluate", "--model", "makeittalk", "--data", "x"],
+                       capture_output=True, text=True, env=env)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert p.stderr.strip().count("\n") == 0
+    assert "ckpt_autovc.pth" in p.stderr and "LSBENCH_WEIGHTS_DIR" in p.stderr
 
 
 def test_bad_corpus_root_is_one_clear_line(tmp_path):
