@@ -54,8 +54,10 @@ def cli() -> None:
     \b
     Turn talking-face corpora into synchronised Parquet shards (preprocess), score lip-sync
     models under one protocol (evaluate), publish the scores (leaderboard). `score` rates the
-    audio-video sync of any video with SyncNet; `conformance` proves the ports equal to the
-    official code; `weights` manages official checkpoints; `demo` runs on a bundled clip.
+    audio-video sync of any video with SyncNet; `generate` lip-syncs a whole video with a bundled
+    model; `train` trains SyncTalkFace or the SyncNet expert; `conformance` proves the ports
+    equal to the official code; `weights` manages official checkpoints; `demo` runs on a
+    bundled clip.
     """
 
 
