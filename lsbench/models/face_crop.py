@@ -4,6 +4,7 @@ Wav2Lip-style box smoothing and paste-back for full frames."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Dict
 
 import numpy as np
@@ -24,10 +25,10 @@ class FaceCropModel(LipSyncModel):
     """A model that works on 96x96 BGR crops: `faces()` is its forward; generate() and the
     full-frame path (`lsbench generate`) both go through it."""
 
+    @abstractmethod
     def faces(self, target_bgr: np.ndarray, reference_bgr: np.ndarray, audio: np.ndarray, fps: float) -> np.ndarray:
         """(T,96,96,3) BGR faces for the targets, driven by 16 kHz float audio; reference_bgr is
         one face (96,96,3) or one per target frame."""
-        raise NotImplementedError
 
     def generate(self, pair: Pair) -> Generation:
         import cv2
