@@ -9,6 +9,8 @@ silence instead of being dropped the way ``ffmpeg -i x.mp4 out.wav`` drops it.
 from __future__ import annotations
 
 import json
+import math
+import mmap
 import os
 import subprocess
 import tempfile
@@ -118,6 +120,45 @@ def _decode_size(info: MediaInfo, max_pixels: int) -> tuple:
     return w, h
 
 
+class _FramePipe:
+    """ffmpeg decoding to raw RGB24 on a pipe, read straight into numpy memory (readinto, no
+    intermediate bytes objects)."""
+
+    def __init__(self, path: "str | os.PathLike", fps: float, size: Optional[Sequence[int]], max_pixels: int,
+                 info: Optional[MediaInfo]):
+        info = info or probe(path)
+        if not info.has_video:
+            raise MediaError(str(path), "no video stream")
+        self.path, self.info = str(path), info
+        self.w, self.h = (int(size[0]), int(size[1])) if size else _decode_size(info, max_pixels)
+        filters = [f"fps={fps}"]
+        if (self.w, self.h) != (info.width, info.height):
+            filters.append(f"scale={self.w}:{self.h}")
+        cmd = ["ffmpeg", "-v", "error", "-nostdin", "-i", self.path, "-map", "0:v:0", "-vf", ",".join(filters),
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        self.count = 0
+
+    def read_into(self, frame: np.ndarray) -> bool:
+        """Fill one (h, w, 3) uint8 frame; False at the end of the stream."""
+        view, got = memoryview(frame).cast("B"), 0
+        while got < len(view):
+            n = self.proc.stdout.readinto(view[got:])
+            if not n:
+                return False
+            got += n
+        self.count += 1
+        return True
+
+    def close(self) -> None:
+        self.proc.stdout.close()
+        err = self.proc.stderr.read().decode(errors="replace").strip()
+        self.proc.stderr.close()
+        rc = self.proc.wait()
+        if self.count == 0:
+            raise MediaError(self.path, f"no decodable video frames ({err.splitlines()[-1] if err else f'ffmpeg exit {rc}'})")
+
+
 def iter_frames(
     path: "str | os.PathLike",
     fps: float = FPS,
@@ -129,43 +170,52 @@ def iter_frames(
 
     ``size=(w, h)`` scales while decoding. Frames above max_pixels are downscaled, so a 4K
     clip costs one frame of memory at a time at a bounded size."""
-    info = info or probe(path)
-    if not info.has_video:
-        raise MediaError(str(path), "no video stream")
-    w, h = (int(size[0]), int(size[1])) if size else _decode_size(info, max_pixels)
-    filters = [f"fps={fps}"]
-    if (w, h) != (info.width, info.height):
-        filters.append(f"scale={w}:{h}")
-    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0", "-vf", ",".join(filters),
-           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    nbytes = w * h * 3
-    count = 0
+    pipe = _FramePipe(path, fps, size, max_pixels, info)
     try:
         while True:
-            buf = proc.stdout.read(nbytes)
-            if len(buf) < nbytes:
+            frame = np.empty((pipe.h, pipe.w, 3), np.uint8)
+            if not pipe.read_into(frame):
                 break
-            count += 1
-            yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+            yield frame
     finally:
-        proc.stdout.close()
-        err = proc.stderr.read().decode(errors="replace").strip()
-        proc.stderr.close()
-        rc = proc.wait()
-    if count == 0:
-        raise MediaError(str(path), f"no decodable video frames ({err.splitlines()[-1] if err else f'ffmpeg exit {rc}'})")
+        pipe.close()
+
+
+def empty_frames(shape: Sequence[int]) -> np.ndarray:
+    """An uninitialised uint8 array for many frames, backed by transparent huge pages where
+    the OS offers them: first-touching hundreds of MB in 4 KiB pages costs seconds on a VM
+    (10 s of 720p: 3.8 s to decode into np.empty, 2.2 s into huge pages, on the 2-core box)."""
+    nbytes = int(np.prod(shape))
+    if nbytes < (32 << 20) or not hasattr(mmap, "MADV_HUGEPAGE"):
+        return np.empty(shape, np.uint8)
+    mm = mmap.mmap(-1, nbytes)
+    mm.madvise(mmap.MADV_HUGEPAGE)
+    return np.frombuffer(mm, np.uint8).reshape(shape)  # the array keeps the mapping alive
 
 
 def read_frames(path: "str | os.PathLike", fps: float = FPS, size: Optional[Sequence[int]] = None,
-                max_frames: Optional[int] = None) -> np.ndarray:
-    """All frames as (T, H, W, 3) uint8 RGB; for clips, not hour-long files (see iter_frames)."""
-    frames = []
-    for frame in iter_frames(path, fps=fps, size=size):
-        frames.append(frame)
-        if max_frames is not None and len(frames) >= max_frames:
-            break
-    return np.stack(frames)
+                max_frames: Optional[int] = None, max_pixels: int = MAX_PIXELS,
+                info: Optional[MediaInfo] = None) -> np.ndarray:
+    """All frames as (T, H, W, 3) uint8 RGB; for clips, not hour-long files (see iter_frames).
+
+    Frames are decoded into one array sized from the probed duration: stacking per-frame
+    arrays afterwards costs a second copy of the whole clip (1.6 s for 10 s of 720p here)."""
+    pipe = _FramePipe(path, fps, size, max_pixels, info)
+    seconds = pipe.info.video_duration or pipe.info.duration
+    cap = int(math.ceil(seconds * fps)) + 2
+    cap = max(1, min(cap, max_frames) if max_frames else cap)
+    out = empty_frames((cap, pipe.h, pipe.w, 3))
+    try:
+        while max_frames is None or pipe.count < max_frames:
+            if pipe.count == len(out):  # longer than its header says
+                out = np.concatenate([out, empty_frames(out[: max(len(out) // 2, 1)].shape)])
+            if not pipe.read_into(out[pipe.count]):
+                break
+    finally:
+        if pipe.proc.poll() is None and max_frames is not None:
+            pipe.proc.kill()  # stopped early on purpose: the rest of the clip is not wanted
+        pipe.close()
+    return out[: pipe.count]
 
 
 def read_audio(path: "str | os.PathLike", sr: int = SAMPLE_RATE, keep_offset: bool = True,

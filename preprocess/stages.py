@@ -105,8 +105,7 @@ def decode(clip: Clip, cfg: Config) -> Clip:
         if not info.has_video:
             raise MediaError(src, "no video stream")
         _check_decode_size(src, info, cfg)
-        clip.frames = media.read_frames(src) if info.width * info.height <= cfg.max_pixels else np.stack(
-            list(media.iter_frames(src, max_pixels=cfg.max_pixels, info=info)))
+        clip.frames = media.read_frames(src, max_pixels=cfg.max_pixels, info=info)
         clip.scale = clip.frames.shape[2] / info.width
         audio_src = clip.ref.get("audio_path") or src
         clip.audio = media.read_audio(audio_src, info=None if audio_src != src else info)

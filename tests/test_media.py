@@ -72,6 +72,17 @@ def test_hevc_portrait_is_downscaled_within_the_pixel_bound():
     assert first.shape[0] * first.shape[1] <= 640 * 640 and first.shape[0] > first.shape[1]
 
 
+def test_read_frames_equals_the_frame_stream_at_the_pixel_bound():
+    """read_frames decodes straight into one preallocated (huge-page) array: same pixels as
+    the frame-by-frame stream, the clip's own length, and max_frames honoured."""
+    path = MEDIA / "latentsync" / "demo1_video.mp4"
+    streamed = np.stack(list(media.iter_frames(path, max_pixels=640 * 640)))
+    whole = media.read_frames(path, max_pixels=640 * 640)
+    assert whole.shape == streamed.shape and len(whole) == round(media.probe(path).video_duration * 25)
+    assert np.array_equal(whole, streamed) and whole.flags.writeable
+    assert np.array_equal(media.read_frames(path, max_frames=3, max_pixels=640 * 640), streamed[:3])
+
+
 def test_thirty_fps_source_is_resampled(tmp_path):
     src = MEDIA / "videoretalking" / "face_3.mp4"
     thirty = tmp_path / "30.mp4"

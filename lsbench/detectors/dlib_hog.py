@@ -18,17 +18,23 @@ class DlibHOGDetector(FaceDetector):
         self.min_score = min_score
         self.short_side = short_side  # larger frames are downscaled to this shorter side, boxes scaled back
 
+    def scale_for(self, frame: np.ndarray) -> float:
+        return min(1.0, self.short_side / min(frame.shape[:2]))
+
     def detect_one(self, frame: np.ndarray) -> np.ndarray:
+        return self.detect_scaled(frame, self.scale_for(frame))
+
+    def detect_scaled(self, frame: np.ndarray, scale: float) -> np.ndarray:
+        """Boxes found on the frame resized by `scale` (<= 1), in the frame's pixels."""
         import cv2
 
         h, w = frame.shape[:2]
-        scale = min(1.0, self.short_side / min(h, w))
         img = cv2.resize(frame, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else frame
         rows = [r for r in detect_hog(img, self.upsample) if r[4] >= self.min_score]
         if not rows:
             return np.zeros((0, 5))
         out = np.array(rows, np.float64)
-        out[:, :4] /= scale
+        out[:, :4] /= min(scale, 1.0)
         return out
 
     def detect(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:

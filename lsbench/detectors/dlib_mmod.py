@@ -29,10 +29,14 @@ class DlibMMODDetector(FaceDetector):
         self.min_score = min_score
 
     def detect_one(self, frame: np.ndarray) -> np.ndarray:
+        h, w = frame.shape[:2]
+        return self.detect_scaled(frame, self.short_side / min(h, w))  # small frames are enlarged: faces need ~80 px
+
+    def detect_scaled(self, frame: np.ndarray, scale: float) -> np.ndarray:
+        """Boxes of the frame resized by `scale`, in the frame's pixels."""
         import cv2
 
         h, w = frame.shape[:2]
-        scale = self.short_side / min(h, w)  # small frames are enlarged: the CNN needs faces of ~80 px
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         img = cv2.resize(frame, (int(w * scale), int(h * scale)), interpolation=interp) if scale != 1 else frame
         found = _mmod()(np.ascontiguousarray(img), 0)

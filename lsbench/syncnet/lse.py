@@ -125,6 +125,13 @@ class SyncNetScorer:
             raise res
         return res
 
+    def _windows(self, vids: List[torch.Tensor], tasks: Sequence[tuple]) -> torch.Tensor:
+        """(N, 15, 224, 224) float channels-last windows, frames tap-major, built from the uint8
+        frames chunk by chunk (no float copy of a whole clip in memory)."""
+        frames = torch.stack([vids[c][s : s + 5] for c, s in tasks]).to(self.device).float()  # (N, 5, H, W, 3)
+        n, taps, h, w, ch = frames.shape
+        return frames.permute(0, 1, 4, 2, 3).reshape(n, taps * ch, h, w).contiguous(memory_format=torch.channels_last)
+
     @torch.inference_mode()
     def score_many(self, clips: Sequence[tuple], rgb: bool = True, vshift: int = VSHIFT, mode: str = "crop",
                    keep_features: bool = False) -> List["LSEResult | ClipTooShort"]:
@@ -141,13 +148,12 @@ class SyncNetScorer:
                 continue
             sizes.append(n)
             aud.append(afeat.syncnet_windows(afeat.syncnet_mfcc(samples, 16000), n))
-            vids.append(torch.from_numpy(prepare_frames(frames, rgb=rgb)[: n + 4]).permute(0, 3, 1, 2).float())
+            vids.append(torch.from_numpy(prepare_frames(frames, rgb=rgb)[: n + 4]))
         cc_all = self.audio_embeddings(np.concatenate(aud)) if aud else None
         tasks = [(c, s) for c, v in enumerate(vids) for s in range(len(v) - 4)]  # (clip, window start)
         feats = []
         for i in range(0, len(tasks), self.chunk_frames):
-            batch = torch.stack([torch.cat([vids[c][s + t] for t in range(5)]) for c, s in tasks[i : i + self.chunk_frames]])
-            feats.append(self.trunk(batch.to(self.device).contiguous(memory_format=torch.channels_last)))
+            feats.append(self.trunk(self._windows(vids, tasks[i : i + self.chunk_frames])))
         im_all = self.net.netfclip(torch.cat(feats)).cpu() if feats else None
         out, at = [], 0
         for n in sizes:

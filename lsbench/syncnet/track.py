@@ -70,13 +70,13 @@ def track_faces(dets: Sequence[np.ndarray], min_track: int = 100, num_failed_det
             for face in list(faces):
                 if not chain:
                     chain.append(face)
-                    faces.remove(face)
-                elif face[0] - chain[-1][0] <= num_failed_det:
-                    if iou(face[1][:4], chain[-1][1][:4]) > iou_thres:
-                        chain.append(face)
-                        faces.remove(face)
-                else:
+                elif face[0] - chain[-1][0] > num_failed_det:
                     break
+                elif face[0] > chain[-1][0] and iou(face[1][:4], chain[-1][1][:4]) > iou_thres:
+                    chain.append(face)  # one box per frame: a second, overlapping box starts its own chain
+                else:
+                    continue
+                faces[:] = [f for f in faces if f is not face]  # by identity: boxes are arrays
         if not chain:
             break
         if chain[-1][0] - chain[0][0] + 1 > min_track:
