@@ -218,32 +218,70 @@ def read_frames(path: "str | os.PathLike", fps: float = FPS, size: Optional[Sequ
     return out[: pipe.count]
 
 
+class _AudioDecode:
+    """ffmpeg decoding one audio stream to mono float32 in a background thread, so that a
+    caller can decode the video at the same time (two ffmpeg processes, one wait)."""
+
+    def __init__(self, path: "str | os.PathLike", sr: int, info: MediaInfo):
+        import threading
+
+        if not info.has_audio:
+            raise MediaError(str(path), "no audio stream")
+        self.path, self.sr, self.info = str(path), sr, info
+        cmd = ["ffmpeg", "-v", "error", "-nostdin", "-i", self.path, "-map", "0:a:0", "-ac", "1", "-ar", str(sr),
+               "-f", "f32le", "-acodec", "pcm_f32le", "-"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.out: tuple = (b"", b"")
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        self.out = self.proc.communicate()
+
+    def result(self, keep_offset: bool = True) -> np.ndarray:
+        self.thread.join()
+        stdout, stderr = self.out
+        audio = np.frombuffer(stdout, np.float32).copy()
+        if self.proc.returncode != 0 and audio.size == 0:
+            msg = stderr.decode(errors="replace").strip().splitlines()
+            raise MediaError(self.path, f"audio cannot be decoded ({msg[-1] if msg else 'ffmpeg failed'})")
+        declared = int(round(self.info.audio_duration * self.sr))
+        if declared and len(audio) > declared:  # AAC end padding: decoders ignore the edit list's end trim
+            audio = audio[:declared]
+        if keep_offset:
+            shift = int(round(self.info.audio_delay * self.sr))
+            if shift > 0:
+                audio = np.concatenate([np.zeros(shift, np.float32), audio])
+            elif shift < 0:
+                audio = audio[-shift:]
+        return audio
+
+
 def read_audio(path: "str | os.PathLike", sr: int = SAMPLE_RATE, keep_offset: bool = True,
                info: Optional[MediaInfo] = None) -> np.ndarray:
     """Mono float32 in [-1, 1] at sr, aligned to the first video frame when there is video.
 
     A late-starting audio stream gets leading silence, an early one is trimmed, so sample
     0 is the instant of video frame 0."""
+    return _AudioDecode(path, sr, info or probe(path)).result(keep_offset)
+
+
+def read_clip(path: "str | os.PathLike", audio_path: "str | os.PathLike | None" = None,
+              max_pixels: int = MAX_PIXELS, info: Optional[MediaInfo] = None,
+              audio_info: Optional[MediaInfo] = None) -> "tuple[np.ndarray, np.ndarray]":
+    """(frames, audio) as read_frames and read_audio give them, both decoded at once: the
+    audio's ffmpeg runs while the video's frames are read (saves ~0.2 s on a 4 s clip)."""
     info = info or probe(path)
-    if not info.has_audio:
-        raise MediaError(str(path), "no audio stream")
-    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(sr),
-           "-f", "f32le", "-acodec", "pcm_f32le", "-"]
-    out = subprocess.run(cmd, capture_output=True, check=False)
-    audio = np.frombuffer(out.stdout, np.float32).copy()
-    if out.returncode != 0 and audio.size == 0:
-        msg = out.stderr.decode(errors="replace").strip().splitlines()
-        raise MediaError(str(path), f"audio cannot be decoded ({msg[-1] if msg else 'ffmpeg failed'})")
-    declared = int(round(info.audio_duration * sr))
-    if declared and len(audio) > declared:  # AAC end padding: decoders ignore the edit list's end trim
-        audio = audio[:declared]
-    if keep_offset:
-        shift = int(round(info.audio_delay * sr))
-        if shift > 0:
-            audio = np.concatenate([np.zeros(shift, np.float32), audio])
-        elif shift < 0:
-            audio = audio[-shift:]
-    return audio
+    if audio_path is None:
+        audio_info = info
+    audio = _AudioDecode(audio_path or path, SAMPLE_RATE, audio_info or probe(audio_path))
+    try:
+        frames = read_frames(path, max_pixels=max_pixels, info=info)
+    except BaseException:
+        audio.proc.kill()  # the video's error is the one to report
+        audio.thread.join()
+        raise
+    return frames, audio.result()
 
 
 def write_wav(path: "str | os.PathLike", audio: np.ndarray, sr: int = SAMPLE_RATE) -> Path:

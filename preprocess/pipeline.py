@@ -21,6 +21,7 @@ import os
 import platform
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional
@@ -166,7 +167,8 @@ class ShardWriter:
 
 
 def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> dict:
-    import ray
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")  # before ray.data configures its loggers: our bar and
+    import ray  # summary say what happened; Ray Data's INFO lines still go to its session log files
     from tqdm import tqdm
 
     refs = find_refs(opts)
@@ -179,23 +181,21 @@ def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> d
     if todo:
         if not ray.is_initialized():
             os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-            os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
             kwargs = dict(address=opts.ray_address, ignore_reinit_error=True, include_dashboard=False,
                           log_to_driver=False, configure_logging=False)
             if opts.ray_address is None:
                 kwargs["num_cpus"] = opts.num_workers or os.cpu_count() or 2
             ray.init(**kwargs)
-        import logging
-
-        logging.getLogger("ray.data").setLevel(logging.ERROR)  # our own bar and summary say what happened
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         n_gpus = int(ray.cluster_resources().get("GPU", 0))
-        workers = opts.num_workers or max(1, int(ray.cluster_resources().get("CPU", 2)))
+        workers = min(len(todo), opts.num_workers or max(1, int(ray.cluster_resources().get("CPU", 2))))
         ds = ray.data.from_items(_flat_refs(todo), override_num_blocks=min(len(todo), 200))
-        ds = ds.map_batches(ClipProcessor, fn_constructor_kwargs={"cfg": cfg.to_dict(), "detector": opts.detector},
-                            batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
-                            num_gpus=1 if n_gpus else 0, num_cpus=1, max_restarts=3, max_task_retries=3)
+        with warnings.catch_warnings():  # max_restarts/max_task_retries have no named parameter yet (Ray 2.60)
+            warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
+            ds = ds.map_batches(ClipProcessor, fn_constructor_kwargs={"cfg": cfg.to_dict(), "detector": opts.detector},
+                                batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
+                                num_gpus=1 if n_gpus else 0, num_cpus=1, max_restarts=3, max_task_retries=3)
         writer = ShardWriter(out, uuid.uuid4().hex[:8], opts.shard_bytes, opts.shard_rows)
         bar = tqdm(total=len(todo), unit="clip", desc="preprocess", disable=not opts.progress)
         n_ok = n_err = 0

@@ -105,10 +105,8 @@ def decode(clip: Clip, cfg: Config) -> Clip:
         if not info.has_video:
             raise MediaError(src, "no video stream")
         _check_decode_size(src, info, cfg)
-        clip.frames = media.read_frames(src, max_pixels=cfg.max_pixels, info=info)
+        clip.frames, clip.audio = media.read_clip(src, clip.ref.get("audio_path") or None, cfg.max_pixels, info)
         clip.scale = clip.frames.shape[2] / info.width
-        audio_src = clip.ref.get("audio_path") or src
-        clip.audio = media.read_audio(audio_src, info=None if audio_src != src else info)
     except MediaError as exc:
         raise StageError("decode", _reason(exc.reason), str(exc)) from None
     if len(clip.frames) < cfg.min_frames:

@@ -83,6 +83,19 @@ def test_read_frames_equals_the_frame_stream_at_the_pixel_bound():
     assert np.array_equal(media.read_frames(path, max_frames=3, max_pixels=640 * 640), streamed[:3])
 
 
+def test_read_clip_decodes_audio_beside_the_video_with_the_same_values(tmp_path):
+    video = MEDIA / "videoretalking" / "face_3.mp4"
+    frames, audio = media.read_clip(video)
+    assert np.array_equal(frames, media.read_frames(video)) and np.array_equal(audio, media.read_audio(video))
+    wav = MEDIA / "videoretalking" / "audio_1.wav"  # a separate audio file, as VoxCeleb2's m4a
+    _, other = media.read_clip(video, wav)
+    assert np.array_equal(other, media.read_audio(wav))
+    silent = tmp_path / "silent.mp4"
+    media.ffmpeg("-i", str(video), "-t", "1", "-an", "-c:v", "libx264", "-preset", "ultrafast", str(silent))
+    with pytest.raises(MediaError, match="no audio stream"):
+        media.read_clip(silent)
+
+
 def test_thirty_fps_source_is_resampled(tmp_path):
     src = MEDIA / "videoretalking" / "face_3.mp4"
     thirty = tmp_path / "30.mp4"

@@ -61,8 +61,8 @@ def score_video(video: "str | Path", scorer: SyncNetScorer, audio: "str | Path |
     ainfo = media.probe(audio_src) if audio is not None else info
     if not ainfo.has_audio:
         raise MediaError(str(audio_src), "no audio stream (give --audio WAV)")
-    samples = to_int16(media.read_audio(audio_src, info=ainfo))
-    frames = media.read_frames(video)
+    frames, samples = media.read_clip(video, audio, info=info, audio_info=ainfo)
+    samples = to_int16(samples)
     if mode == "crop":
         return [_score_clip(scorer, frames, samples, 0, mode, 0, vshift)]
     if mode != "track":
