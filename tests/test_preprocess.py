@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import MEDIA
 
 from lsbench import media
 from lsbench.data import ShardDataset, decode_frames
@@ -321,3 +322,18 @@ def test_bad_input_corpus_loses_nothing(tmp_path, shared):
     assert got == expected
     assert all(len(m) > 20 and "/" in m for m in errors["message"])  # names the file and the reason
     assert "internal" not in set(errors["stage"])
+
+
+def test_small_runs_start_with_the_longest_clips(tmp_path):
+    """LPT order for small runs: cost = seconds x (1 + megapixels); unreadable clips last;
+    large runs keep the recipe's order (no probing of thousands of files)."""
+    from preprocess.pipeline import longest_first
+
+    names = ["videoretalking/face_3.mp4", "latentsync/demo1_video.mp4", "videoretalking/face_1.mp4",
+             "hdtf_sadtalker/WDA_AlexandriaOcasioCortez_000.mp4"]
+    refs = [{"clip_id": n, "source_path": str(MEDIA / n)} for n in names]
+    refs.insert(1, {"clip_id": "gone", "source_path": str(tmp_path / "gone.mp4")})
+    order = [r["clip_id"] for r in longest_first(refs)]
+    # 10 s of 1080x1920, 8 s of 512x512, 6.1 s of 700x700, 5 s of 590x590, then the missing file
+    assert order == [names[1], names[3], names[2], names[0], "gone"]
+    assert longest_first(refs, max_clips=3) == refs
