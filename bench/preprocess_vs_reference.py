@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import Timer  # bench/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LSBENCH_SHARED", ROOT.parent / "shared"))
 
@@ -38,23 +40,6 @@ def materialise(out: Path) -> None:
     for pack in ("syncnet", "s3fd"):
         d = SHARED / "conformance" / pack
         write_checkpoint(d, json.loads((d / "pack.json").read_text())["checkpoints"][0], out)
-
-
-class Timer:
-    def __init__(self):
-        self.seconds = 0.0
-
-    def wrap(self, obj, name):
-        fn = getattr(obj, name)
-
-        def timed(*a, **k):
-            t0 = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                self.seconds += time.perf_counter() - t0
-
-        setattr(obj, name, timed)
 
 
 @contextlib.contextmanager

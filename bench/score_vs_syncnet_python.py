@@ -27,30 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import Timer  # bench/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parents[1]
 # multiply-accumulates per 5-frame window (224x224 lips, 13x20 MFCC), counted layer by layer from the model
 LIP_GMAC = (96 * 109 * 109 * 15 * 49 + 256 * 26 * 26 * 96 * 25 + 3 * 256 * 13 * 13 * 256 * 9 + 512 * 256 * 36) / 1e9
 AUD_GMAC = (64 * 260 * 9 + 192 * 260 * 64 * 9 + 99 * (384 * 192 + 256 * 384 + 256 * 256) * 9 + 512 * 256 * 20) / 1e9
 SHARED = Path(os.environ.get("LSBENCH_SHARED", ROOT.parent / "shared"))
-
-
-class Timer:
-    """Adds up the seconds spent in wrapped methods (the network forward passes)."""
-
-    def __init__(self):
-        self.seconds = 0.0
-
-    def wrap(self, obj, name):
-        fn = getattr(obj, name)
-
-        def timed(*a, **k):
-            t0 = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                self.seconds += time.perf_counter() - t0
-
-        setattr(obj, name, timed)
 
 
 def main() -> int:
