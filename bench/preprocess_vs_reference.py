@@ -17,7 +17,6 @@ over lsbench (2 workers) wall time per clip.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -28,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from timing import Timer  # bench/ is on sys.path when a script runs
+from harness import Timer, quiet_fds  # bench/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LSBENCH_SHARED", ROOT.parent / "shared"))
@@ -40,24 +39,6 @@ def materialise(out: Path) -> None:
     for pack in ("syncnet", "s3fd"):
         d = SHARED / "conformance" / pack
         write_checkpoint(d, json.loads((d / "pack.json").read_text())["checkpoints"][0], out)
-
-
-@contextlib.contextmanager
-def quiet_fds():
-    """The reference's ffmpeg children write to the terminal directly: silence fds 1 and 2."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        os.dup2(null.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 def reference_run(pipe, video: Path, work: Path):
