@@ -17,6 +17,7 @@ over lsbench (2 workers) wall time per clip.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -51,6 +52,7 @@ def reference_run(pipe, video: Path, work: Path):
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     logging.disable(logging.CRITICAL)
     import numpy as np
     import pandas as pd
