@@ -345,9 +345,10 @@ def weights_path(name: str) -> None:
               help="syncnet_v2.model to use (default: the managed official file).")
 @click.option("--min-track", type=int, default=100, show_default=True, help="track mode: shortest face track, frames.")
 @click.option("--min-face-size", type=float, default=100, show_default=True, help="track mode: smallest mean face side, px.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str], syncnet_weights: Optional[Path],
-          detect_every: int, min_track: int, min_face_size: float, as_json: bool) -> None:
+          detect_every: int, min_track: int, min_face_size: float, device: str, as_json: bool) -> None:
     """Audio-video sync of VIDEO with SyncNet (syncnet_python's numbers, faster).
 
     \b
@@ -357,19 +358,21 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
     LSE-D   distance = min of the mean distances over offsets:            LOWER is better
     """
     from . import weights as W
+    from .device import pick
     from .syncnet.lse import SyncNetScorer
     from .syncnet.model import load_syncnet
     from .syncnet.score import score_video
     from .syncnet.specs import SYNCNET
 
+    dev = pick(device)
     net = load_syncnet(syncnet_weights)
     det = None
     if mode == "track":
         from .detectors.specs import S3FD
 
         name = detector or ("s3fd" if W.find(S3FD) else "dlib")
-        det = DETECTORS.create(name)
-    rows = score_video(video, SyncNetScorer(net), audio=audio, mode=mode, detector=det, min_track=min_track,
+        det = DETECTORS.create(name, device=dev) if name == "s3fd" else DETECTORS.create(name)
+    rows = score_video(video, SyncNetScorer(net, device=dev), audio=audio, mode=mode, detector=det, min_track=min_track,
                        min_face_size=min_face_size, detect_every=detect_every)
     weights_file = Path(syncnet_weights) if syncnet_weights else W.path(SYNCNET, check=False)
     meta = {"video": str(video), "audio": str(audio or video), "mode": mode, "syncnet_weights": str(weights_file),

@@ -114,11 +114,15 @@ def longest_first(refs: List[dict], max_clips: int = LPT_MAX_CLIPS) -> List[dict
 
 def make_detector(name: str):
     from lsbench import weights as W
+    from lsbench.device import pick
     from lsbench.detectors.specs import S3FD
     from lsbench.registry import DETECTORS
 
     if name == "auto":
         name = "s3fd" if W.find(S3FD) else "dlib"
+    if name == "s3fd":  # dlib runs on the CPU only; an actor Ray gave a GPU sees it through CUDA_VISIBLE_DEVICES
+        dev = pick("auto")
+        return DETECTORS.create(name, device=dev, batch_size=64 if dev.startswith("cuda") else 16)
     return DETECTORS.create(name)
 
 
@@ -128,10 +132,11 @@ def make_scorer(cfg: Config):
 
     if cfg.sync in ("energy", "none") or (cfg.sync == "auto" and W.find(SYNCNET) is None):
         return None
+    from lsbench.device import pick
     from lsbench.syncnet.lse import SyncNetScorer
     from lsbench.syncnet.model import load_syncnet
 
-    return SyncNetScorer(load_syncnet())
+    return SyncNetScorer(load_syncnet(), device=pick("auto"))
 
 
 class ClipProcessor:

@@ -202,3 +202,33 @@ def test_score_many_batches_across_clips_with_the_same_numbers(syncnet_scorer):
         one = syncnet_scorer.score(frames, samples)
         assert got.offset == one.offset and got.n_windows == one.n_windows
         np.testing.assert_allclose(got.mdist, one.mdist, atol=1e-2)
+
+
+def test_s3fd_batched_detection_gives_syncnet_pythons_boxes(procedural_weights, tmp_path):
+    """detect() runs the network on batches of same-sized frames; each frame's boxes must still be what
+    syncnet_python's detect_faces finds on it alone. The procedural heads saturate every score at 1.0 and
+    give boxes millions of pixels wide, where the last float bit decides NMS; the heads are scaled down
+    (same file format, same loader) so that the boxes are ordinary and the comparison is meaningful."""
+    import torch
+    from syncnet_python.detectors.s3fd import S3FD
+    from syncnet_python.detectors.s3fd.nets import S3FDNet
+
+    from lsbench.detectors.s3fd import S3FDDetector
+
+    state = torch.load(procedural_weights / "sfd_face.pth", map_location="cpu", weights_only=True)
+    state = {k: v * 0.02 if k.startswith(("loc.", "conf.")) else v for k, v in state.items()}
+    torch.save(state, tmp_path / "sfd_face.pth")
+    frames = []
+    for video in media_videos()[:2]:  # two frame sizes: the batches are grouped by size
+        clip = media.read_frames(video)
+        frames += [clip[0], clip[len(clip) // 2], clip[-1]]
+    assert len({f.shape for f in frames}) == 2
+    net = S3FDNet(device="cpu")
+    net.load_state_dict(state)
+    official = S3FD(net=net.eval(), device="cpu")
+    ours = S3FDDetector(tmp_path / "sfd_face.pth", batch_size=2).detect(frames)
+    assert len(ours) == len(frames)
+    for frame, boxes in zip(frames, ours):
+        expected = official.detect_faces(frame, conf_th=0.9, scales=[0.25])
+        assert boxes.shape == expected.shape and len(boxes) > 0
+        np.testing.assert_allclose(boxes, expected, rtol=1e-4, atol=1e-3)

@@ -182,34 +182,62 @@ class S3FDDetector(FaceDetector):
     needs_weights = True
 
     def __init__(self, path: "str | Path | None" = None, device: str = "cpu", conf_th: float = 0.9,
-                 scales: Sequence[float] = (0.25,)):
+                 scales: Sequence[float] = (0.25,), batch_size: int = 16):
         self.net = load_s3fd(path, device)
+        self.batch_size = max(1, int(batch_size))
         self.device = device
         self.conf_th = conf_th
         self.scales = tuple(scales)
+
+    def _input(self, image: np.ndarray, scale: float) -> torch.Tensor:
+        """(3, h, w) float32, mean removed, at `scale` (cv2 bilinear, as detect_faces resizes)."""
+        import cv2
+
+        scaled = cv2.resize(image, dsize=(0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        return torch.from_numpy((scaled.astype(np.float32) - MEAN_RGB).transpose(2, 0, 1).copy())
+
+    @staticmethod
+    def _rows(det: torch.Tensor, w: int, h: int, conf_th: float) -> np.ndarray:
+        """(K, 5) boxes in pixels + score from one image's (top_k, 5) face rows, read as the official loop reads
+        them: in order while score > conf_th."""
+        scores = det[:, 0].numpy()
+        stop = int(np.argmin(scores > conf_th)) if (scores <= conf_th).any() else len(scores)
+        rel = det[:stop, 1:] * torch.tensor([w, h, w, h], dtype=torch.float32)
+        return np.column_stack([rel.numpy().astype(np.float64), det[:stop, 0].numpy().astype(np.float64)])
+
+    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """(N, top_k, 5) face rows for a batch of same-sized inputs."""
+        loc, conf, sizes = self.net.heads(batch.to(self.device))
+        return detections(loc.cpu(), F.softmax(conf, dim=-1).cpu(), priors(batch.shape[2], batch.shape[3], sizes))[:, 1]
 
     @torch.inference_mode()
     def detect_one(self, image: np.ndarray, conf_th: Optional[float] = None,
                    scales: Optional[Sequence[float]] = None) -> "tuple[np.ndarray, np.ndarray]":
         """(boxes after NMS, rows before NMS), both (K, 5) float64 in pixels of `image` (RGB uint8)."""
-        import cv2
-
         conf_th = self.conf_th if conf_th is None else conf_th
         h, w = image.shape[:2]
-        rows = []
-        for s in scales or self.scales:
-            scaled = cv2.resize(image, dsize=(0, 0), fx=s, fy=s, interpolation=cv2.INTER_LINEAR)
-            x = torch.from_numpy((scaled.astype(np.float32) - MEAN_RGB).transpose(2, 0, 1).copy())[None].to(self.device)
-            loc, conf, sizes = self.net.heads(x)
-            det = detections(loc.cpu(), F.softmax(conf, dim=-1).cpu(), priors(x.shape[2], x.shape[3], sizes))[0, 1]
-            scores = det[:, 0].numpy()
-            # the official loop reads rows in order while score > conf_th
-            stop = int(np.argmin(scores > conf_th)) if (scores <= conf_th).any() else len(scores)
-            sel = det[:stop].numpy().astype(np.float64)
-            rel = det[:stop, 1:] * torch.tensor([w, h, w, h], dtype=torch.float32)
-            rows.append(np.column_stack([rel.numpy().astype(np.float64), sel[:, 0]]))
+        rows = [self._rows(self._forward(self._input(image, s)[None])[0], w, h, conf_th)
+                for s in scales or self.scales]
         pre = np.concatenate(rows) if rows else np.zeros((0, 5))
         return pre[nms_numpy(pre, 0.1)], pre
 
+    @torch.inference_mode()
     def detect(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
-        return [self.detect_one(f)[0] for f in frames]
+        """detect_one's boxes for every frame, with the network run on batches of same-sized frames (one call per
+        `batch_size` frames instead of one per frame: the GPU stays busy, and the CPU avoids per-call overhead)."""
+        rows: List[List[np.ndarray]] = [[] for _ in frames]
+        for s in self.scales:
+            by_shape: dict = {}
+            for i, f in enumerate(frames):
+                by_shape.setdefault(f.shape[:2], []).append(i)
+            for (h, w), idx in by_shape.items():
+                for k in range(0, len(idx), self.batch_size):
+                    chunk = idx[k:k + self.batch_size]
+                    dets = self._forward(torch.stack([self._input(frames[i], s) for i in chunk]))
+                    for i, det in zip(chunk, dets):
+                        rows[i].append(self._rows(det, w, h, self.conf_th))
+        out = []
+        for r in rows:
+            pre = np.concatenate(r) if r else np.zeros((0, 5))
+            out.append(pre[nms_numpy(pre, 0.1)])
+        return out
