@@ -205,6 +205,12 @@ class S3FDDetector(FaceDetector):
         rel = det[:stop, 1:] * torch.tensor([w, h, w, h], dtype=torch.float32)
         return np.column_stack([rel.numpy().astype(np.float64), det[:stop, 0].numpy().astype(np.float64)])
 
+    @staticmethod
+    def _merge(rows: List[np.ndarray]) -> "tuple[np.ndarray, np.ndarray]":
+        """All scales' rows of one image -> (boxes after detect_faces' final NMS 0.1, rows before it)."""
+        pre = np.concatenate(rows) if rows else np.zeros((0, 5))
+        return pre[nms_numpy(pre, 0.1)], pre
+
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
         """(N, top_k, 5) face rows for a batch of same-sized inputs."""
         loc, conf, sizes = self.net.heads(batch.to(self.device))
@@ -216,10 +222,8 @@ class S3FDDetector(FaceDetector):
         """(boxes after NMS, rows before NMS), both (K, 5) float64 in pixels of `image` (RGB uint8)."""
         conf_th = self.conf_th if conf_th is None else conf_th
         h, w = image.shape[:2]
-        rows = [self._rows(self._forward(self._input(image, s)[None])[0], w, h, conf_th)
-                for s in scales or self.scales]
-        pre = np.concatenate(rows) if rows else np.zeros((0, 5))
-        return pre[nms_numpy(pre, 0.1)], pre
+        return self._merge([self._rows(self._forward(self._input(image, s)[None])[0], w, h, conf_th)
+                            for s in scales or self.scales])
 
     @torch.inference_mode()
     def detect(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
@@ -236,8 +240,4 @@ class S3FDDetector(FaceDetector):
                     dets = self._forward(torch.stack([self._input(frames[i], s) for i in chunk]))
                     for i, det in zip(chunk, dets):
                         rows[i].append(self._rows(det, w, h, self.conf_th))
-        out = []
-        for r in rows:
-            pre = np.concatenate(r) if r else np.zeros((0, 5))
-            out.append(pre[nms_numpy(pre, 0.1)])
-        return out
+        return [self._merge(r)[0] for r in rows]
