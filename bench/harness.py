@@ -1,11 +1,17 @@
-"""Shared by the benchmark scripts: time spent inside chosen methods, and quiet ffmpeg children."""
+"""Shared by the benchmark scripts: procedural checkpoints, time spent inside chosen methods, and syncnet-python's
+pipeline run quietly and timed."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import sys
 import time
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Iterator, List, Tuple
+
+SHARED = Path(os.environ.get("LSBENCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
 
 class Timer:
@@ -43,3 +49,22 @@ def quiet_fds() -> Iterator[None]:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+
+
+def materialise(pack: str, out: Path) -> Path:
+    """The conformance pack's first (official-format) checkpoint with procedural weights, written into `out`."""
+    from lsbench.conformance.procedural import write_checkpoint
+
+    d = SHARED / "conformance" / pack
+    return write_checkpoint(d, json.loads((d / "pack.json").read_text())["checkpoints"][0], out)
+
+
+def run_pipeline(pipe, video: Path, work: Path) -> Tuple[float, List[int], List[float]]:
+    """(seconds, offsets, confidences) of SyncNetPipeline.inference on `video`, its ffmpeg output silenced and its
+    work folder removed afterwards."""
+    with quiet_fds():
+        t0 = time.perf_counter()
+        offsets, confs, *_ = pipe.inference(str(video), None, cache_dir=str(work))
+        seconds = time.perf_counter() - t0
+    shutil.rmtree(work, ignore_errors=True)
+    return seconds, [int(o) for o in offsets], [float(c) for c in confs]

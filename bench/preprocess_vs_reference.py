@@ -18,7 +18,6 @@ over lsbench (2 workers) wall time per clip.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import shutil
@@ -28,27 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import Timer, quiet_fds  # bench/ is on sys.path when a script runs
+from harness import SHARED, Timer, materialise, run_pipeline  # bench/ is on sys.path when a script runs
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("LSBENCH_SHARED", ROOT.parent / "shared"))
-
-
-def materialise(out: Path) -> None:
-    from lsbench.conformance.procedural import write_checkpoint
-
-    for pack in ("syncnet", "s3fd"):
-        d = SHARED / "conformance" / pack
-        write_checkpoint(d, json.loads((d / "pack.json").read_text())["checkpoints"][0], out)
-
-
-def reference_run(pipe, video: Path, work: Path):
-    with quiet_fds():
-        t0 = time.perf_counter()
-        offsets, confs, *_ = pipe.inference(str(video), None, cache_dir=str(work))
-        seconds = time.perf_counter() - t0
-    shutil.rmtree(work, ignore_errors=True)
-    return seconds, [int(o) for o in offsets], [float(c) for c in confs]
 
 
 def main() -> int:
@@ -62,7 +42,8 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="lsbench-prep-bench-"))
     weights = tmp / "weights"
-    materialise(weights)
+    for pack in ("syncnet", "s3fd"):
+        materialise(pack, weights)
     videos = sorted(p for p in (SHARED / "media").rglob("*") if p.suffix in (".mp4", ".avi"))
 
     # lsbench: the clips as a VoxCeleb2-layout corpus (links, no copies), preprocessed through Ray
@@ -115,9 +96,9 @@ def main() -> int:
     tot_a = tot_net = tot_b = 0.0
     for v in videos:
         before = net_time.seconds
-        ta, off_a, _ = reference_run(pipe, v, tmp / "ref_a")
+        ta, off_a, _ = run_pipeline(pipe, v, tmp / "ref_a")
         tnet = net_time.seconds - before
-        tb, off_b, _ = reference_run(pipe_b, v, tmp / "ref_b")
+        tb, off_b, _ = run_pipeline(pipe_b, v, tmp / "ref_b")
         tot_a, tot_net, tot_b = tot_a + ta, tot_net + tnet, tot_b + tb
         print(f"{v.name[:36]:36} {ta:>8.2f} {tnet:>11.2f} {str(off_a or 'no track'):>13} {tb:>8.2f} "
               f"{str(off_b or 'no track'):>13} {our_rows.get(v.name, '?'):>14}")

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
 import shutil
 import sys
@@ -36,13 +35,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import Timer, quiet_fds  # bench/ is on sys.path when a script runs
+from harness import SHARED, Timer, materialise, run_pipeline  # bench/ is on sys.path when a script runs
 
-ROOT = Path(__file__).resolve().parents[1]
 # multiply-accumulates per 5-frame window (224x224 lips, 13x20 MFCC), counted layer by layer from the model
 LIP_GMAC = (96 * 109 * 109 * 15 * 49 + 256 * 26 * 26 * 96 * 25 + 3 * 256 * 13 * 13 * 256 * 9 + 512 * 256 * 36) / 1e9
 AUD_GMAC = (64 * 260 * 9 + 192 * 260 * 64 * 9 + 99 * (384 * 192 + 256 * 384 + 256 * 256) * 9 + 512 * 256 * 20) / 1e9
-SHARED = Path(os.environ.get("LSBENCH_SHARED", ROOT.parent / "shared"))
 
 
 class ReplayedDetections:
@@ -94,14 +91,12 @@ def main() -> int:
 
     from lsbench import media
     from lsbench.audio import to_int16
-    from lsbench.conformance.procedural import write_checkpoint
     from lsbench.syncnet.lse import SyncNetScorer
     from lsbench.syncnet.model import load_syncnet
 
     torch.set_num_threads(os.cpu_count() or 2)
     work = Path(tempfile.mkdtemp(prefix="lsbench-bench-"))
-    pack = SHARED / "conformance" / "syncnet"
-    ckpt = write_checkpoint(pack, json.loads((pack / "pack.json").read_text())["checkpoints"][0], work / "weights")
+    ckpt = materialise("syncnet", work / "weights")
 
     ref_net = S()
     ref_net.load_state_dict(torch.load(ckpt, weights_only=True))
@@ -122,10 +117,7 @@ def main() -> int:
 
         from lsbench.detectors.dlib_cascade import DlibCascadeDetector
 
-        s3fd_pack = SHARED / "conformance" / "s3fd"
-        s3fd_ckpt = write_checkpoint(s3fd_pack, json.loads((s3fd_pack / "pack.json").read_text())["checkpoints"][0],
-                                     work / "weights")
-        pipe = SyncNetPipeline({"s3fd_weights": str(s3fd_ckpt), "syncnet_weights": str(ckpt), "min_face_size": 40},
+        pipe = SyncNetPipeline({"s3fd_weights": str(materialise("s3fd", work / "weights")), "syncnet_weights": str(ckpt), "min_face_size": 40},
                                device="cpu")
         pipe_net_time.wrap(pipe.s3fd.net, "forward")
         pipe_net_time.wrap(pipe.syncnet.__S__, "forward_lip")
@@ -189,13 +181,11 @@ def main() -> int:
         t_pipe, pipe_offsets = float("nan"), []
         if pipe:
             replay.prepare(media.read_frames(clip))
-            t0, n0, p0 = time.perf_counter(), pipe_net_time.seconds, replay.post_seconds()
-            with quiet_fds():
-                pipe_offsets = pipe.inference(str(clip), None, cache_dir=str(work / "pipe_tmp"))[0]
+            n0, p0 = pipe_net_time.seconds, replay.post_seconds()
+            t_pipe, pipe_offsets, _ = run_pipeline(pipe, clip, work / "pipe_tmp")
             pipe_tracked += int(len(pipe_offsets) > 0)
             post = replay.post_seconds() - p0
-            t_pipe = time.perf_counter() - t0 - post
-            shutil.rmtree(work / "pipe_tmp", ignore_errors=True)
+            t_pipe -= post
             t_pipe_total += t_pipe
             net_pipe_total += pipe_net_time.seconds - n0
             post_total += post

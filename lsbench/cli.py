@@ -368,10 +368,9 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
     net = load_syncnet(syncnet_weights)
     det = None
     if mode == "track":
-        from .detectors.specs import S3FD
+        from .detectors import create
 
-        name = detector or ("s3fd" if W.find(S3FD) else "dlib")
-        det = DETECTORS.create(name, device=dev) if name == "s3fd" else DETECTORS.create(name)
+        det = create(detector or "auto", dev)
     rows = score_video(video, SyncNetScorer(net, device=dev), audio=audio, mode=mode, detector=det, min_track=min_track,
                        min_face_size=min_face_size, detect_every=detect_every)
     weights_file = Path(syncnet_weights) if syncnet_weights else W.path(SYNCNET, check=False)

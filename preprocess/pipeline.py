@@ -112,20 +112,6 @@ def longest_first(refs: List[dict], max_clips: int = LPT_MAX_CLIPS) -> List[dict
     return [refs[i] for i in sorted(range(len(refs)), key=lambda i: (-costs[i], i))]
 
 
-def make_detector(name: str):
-    from lsbench import weights as W
-    from lsbench.device import pick
-    from lsbench.detectors.specs import S3FD
-    from lsbench.registry import DETECTORS
-
-    if name == "auto":
-        name = "s3fd" if W.find(S3FD) else "dlib"
-    if name == "s3fd":  # dlib runs on the CPU only; an actor Ray gave a GPU sees it through CUDA_VISIBLE_DEVICES
-        dev = pick("auto")
-        return DETECTORS.create(name, device=dev, batch_size=64 if dev.startswith("cuda") else 16)
-    return DETECTORS.create(name)
-
-
 def make_scorer(cfg: Config):
     from lsbench import weights as W
     from lsbench.syncnet.specs import SYNCNET
@@ -147,7 +133,9 @@ class ClipProcessor:
 
         torch.set_num_threads(1)  # one clip per actor; parallelism comes from the actor pool
         self.cfg = Config(**cfg)
-        self.detector = make_detector(detector)
+        from lsbench.detectors import create
+
+        self.detector = create(detector)  # an actor Ray gave a GPU sees it through CUDA_VISIBLE_DEVICES
         self.scorer = make_scorer(self.cfg)
 
     def __call__(self, batch: Dict[str, np.ndarray]) -> pa.Table:
