@@ -20,11 +20,6 @@ from lsbench.errors import LsbenchError
 
 HERE = Path(__file__).parent
 REFERENCE_ROWS = {"ground-truth", "static-frame", "shifted-audio"}
-METRIC_ORDER = ["lse_d", "lse_c", "lse_offset_abs", "expert_cos", "expert_loss", "energy_sync", "energy_corr0",
-                "energy_offset_abs", "psnr", "ssim", "lmd", "fid"]
-METRIC_LABELS = {"lse_d": "LSE-D", "lse_c": "LSE-C", "lse_offset_abs": "|LSE offset|", "expert_cos": "expert cos",
-                 "expert_loss": "expert loss", "energy_sync": "energy sync", "energy_corr0": "energy corr@0",
-                 "energy_offset_abs": "|energy offset|", "psnr": "PSNR", "ssim": "SSIM", "lmd": "LMD", "fid": "FID"}
 PRIMARY = ("lse_c", "energy_sync")  # the metric that decides the leader and the ties, first present wins
 
 
@@ -113,8 +108,18 @@ def _group_key(doc: dict) -> Tuple[str, str, str]:
 
 
 def _columns(entries: Sequence[Entry]) -> List[str]:
+    """Ranked columns in the order the results files give them (the metric registry's order)."""
+    order: List[str] = []
+    for e in entries:
+        for col in e.doc["metrics"].get("columns", []):
+            if col.get("higher_is_better") is not None and col["key"] not in order:
+                order.append(col["key"])
     names = {m for e in entries for m in e.doc["aggregates"]}
-    return [m for m in METRIC_ORDER if m in names] + sorted(names - set(METRIC_ORDER))
+    return [m for m in order if m in names] + sorted(names - set(order))
+
+
+def _labels(entries: Sequence[Entry]) -> Dict[str, str]:
+    return {c["key"]: str(c.get("label", c["key"])) for e in entries for c in e.doc["metrics"].get("columns", [])}
 
 
 def _direction(entries: Sequence[Entry], metric: str) -> bool:
@@ -223,7 +228,6 @@ def _env():
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["fmt"] = lambda v: "–" if _num(v) is None else _fmt(float(v))
-    env.globals.update(labels=METRIC_LABELS)
     return env
 
 
@@ -258,6 +262,7 @@ def build_site(results_dir: "str | Path", out: "str | Path", echo: Callable[[str
                        "directions": directions, "primary": primary, "id": slug("|".join(key))})
 
     env = _env()
+    env.globals.update(labels=_labels(entries))
     (out / "index.html").write_text(env.get_template("index.html").render(tables=tables, n_files=len(entries)))
     for e in entries:
         rows = e.doc["rows"]

@@ -30,8 +30,6 @@ from .device import pick as pick_device
 from .registry import METRICS, MODELS, PROTOCOLS
 
 SPF = media.SAMPLES_PER_FRAME
-SYNC_METRICS = ("lse", "expert-sync", "energy")
-GT_METRICS = ("psnr", "ssim", "lmd")
 
 
 def load_clips(data: Path, split: Optional[str], limit: Optional[int]) -> "tuple[Dict[str, dict], dict]":
@@ -75,10 +73,11 @@ def _make_metric(name: str, device: str):
 
 
 def make_metrics(protocol, device: str, echo: Callable) -> "tuple[list, Dict[str, str]]":
-    names = list(SYNC_METRICS) + (list(GT_METRICS) if protocol.metrics_need_ground_truth else []) + ["fid"]
     made, skipped = [], {}
-    for name in names:
-        entry = METRICS.entry(name)
+    for entry in METRICS:
+        name = entry.name
+        if not entry.default or (entry.ground_truth and not protocol.metrics_need_ground_truth):
+            continue
         if entry.planned:
             skipped[name] = f"not built yet ({entry.planned})"
             continue
@@ -223,6 +222,8 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
             log.flush()
     rows = [done[p.target] for p in plan.pairs]
     directions = {k: v for m in metrics for k, v in m.higher_is_better.items()}
+    columns = [{"key": v.key, "label": v.label, "higher_is_better": v.higher_is_better, "metric": m.name}
+               for m in metrics for v in METRICS.entry(m.name).values]
     failed = [r for r in rows if r["status"] != "ok"]
     weights = {k: v for m in metrics for k, v in m.provenance().items()}
     weights.update(model.provenance())
@@ -237,7 +238,7 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
         "dataset": dataset,
         "weights": weights,
         "official_weights": all(w.get("official", True) for w in weights.values()),
-        "metrics": {"directions": directions, "skipped": skipped_metrics},
+        "metrics": {"columns": columns, "directions": directions, "skipped": skipped_metrics},
         "rows": rows,
         "aggregates": results.aggregate(rows, directions, seed),
         "counts": {"clips": len(clips), "pairs": len(plan.pairs), "scored": len(rows) - len(failed),

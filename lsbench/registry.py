@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .errors import NotBuiltError, UnknownNameError
 
@@ -22,11 +22,25 @@ def import_target(target: str) -> Any:
 
 
 @dataclass(frozen=True)
+class Value:
+    """One number a metric reports per clip: its column label and which way is better
+    (None: per-clip information only, never averaged or ranked)."""
+
+    key: str
+    label: str
+    higher_is_better: Optional[bool]
+
+
+@dataclass(frozen=True)
 class Entry:
     name: str
     target: str
     summary: str = ""
     planned: Optional[str] = None  # e.g. "issue 6": registered, implementation not landed yet
+    weights: str = ""  # "module:WEIGHTS": the checkpoint specs this component loads
+    values: Tuple[Value, ...] = ()  # metrics: what they report, in column order
+    default: bool = True  # metrics: computed unless the run asks otherwise
+    ground_truth: bool = False  # metrics: compare with the real frames (protocols that have them)
 
     @property
     def ready(self) -> bool:
@@ -41,10 +55,14 @@ class Registry:
         self.base = base
         self._entries: Dict[str, Entry] = {}
 
-    def register(self, name: str, target: str, summary: str = "", planned: Optional[str] = None) -> None:
+    def register(self, name: str, target: str, summary: str = "", planned: Optional[str] = None, **meta: Any) -> None:
         if name in self._entries:
             raise ValueError(f"{self.kind} {name!r} is registered twice")
-        self._entries[name] = Entry(name, target, summary, planned)
+        self._entries[name] = Entry(name, target, summary, planned, **meta)
+
+    def unregister(self, name: str) -> None:
+        """For tests that register a throwaway component."""
+        self._entries.pop(name, None)
 
     def names(self, ready_only: bool = False) -> List[str]:
         return [n for n, e in self._entries.items() if e.ready or not ready_only]
@@ -101,14 +119,27 @@ MODELS.register("static-frame", "lsbench.models.reference_rows:StaticFrame", "a 
 MODELS.register("shifted-audio", "lsbench.models.reference_rows:ShiftedAudio", "the real video, own audio 5 frames late")
 
 METRICS = Registry("metric", base="lsbench.metrics.base:Metric")
-METRICS.register("lse", "lsbench.metrics.lse:LSEMetric", "LSE-D / LSE-C from SyncNet (syncnet_python semantics)")
-METRICS.register("energy", "lsbench.metrics.energy:EnergySync", "weight-free sync score (mouth motion x audio envelope)")
-METRICS.register("expert-sync", "lsbench.metrics.expert_sync:ExpertSync", "Wav2Lip lip-sync expert: cosine sync and BCE loss")
-METRICS.register("fid", "lsbench.metrics.fid:FID", "Frechet Inception Distance",
+# The registration line is the one place for a metric's columns: label, direction, order (the order here).
+METRICS.register("lse", "lsbench.metrics.lse:LSEMetric", "LSE-D / LSE-C from SyncNet (syncnet_python semantics)",
+                 weights="lsbench.syncnet.specs:WEIGHTS",
+                 values=(Value("lse_d", "LSE-D", False), Value("lse_c", "LSE-C", True),
+                         Value("lse_offset_abs", "|LSE offset|", False), Value("lse_offset", "LSE offset", None)))
+METRICS.register("expert-sync", "lsbench.metrics.expert_sync:ExpertSync",
+                 "Wav2Lip lip-sync expert: cosine sync and BCE loss", weights="lsbench.models.wav2lip:WEIGHTS",
+                 values=(Value("expert_cos", "expert cos", True), Value("expert_loss", "expert loss", False)))
+METRICS.register("energy", "lsbench.metrics.energy:EnergySync", "weight-free sync score (mouth motion x audio envelope)",
+                 values=(Value("energy_sync", "energy sync", True), Value("energy_corr0", "energy corr@0", True),
+                         Value("energy_offset_abs", "|energy offset|", False),
+                         Value("energy_offset", "energy offset", None)))
+METRICS.register("psnr", "lsbench.metrics.image:PSNR", "peak signal-to-noise ratio (scikit-image)", ground_truth=True,
+                 values=(Value("psnr", "PSNR", True),))
+METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity (scikit-image)", ground_truth=True,
+                 values=(Value("ssim", "SSIM", True),))
+METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dlib 68 points)", ground_truth=True,
+                 values=(Value("lmd", "LMD", False),))
+METRICS.register("fid", "lsbench.metrics.fid:FID", "Frechet Inception Distance", weights="lsbench.metrics.fid:WEIGHTS",
+                 values=(Value("fid", "FID", False),),
                  planned="issue 5: pytorch-fid and torch-fidelity import torchvision, which does not import beside torch 2.13")
-METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity (scikit-image)")
-METRICS.register("psnr", "lsbench.metrics.image:PSNR", "peak signal-to-noise ratio (scikit-image)")
-METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dlib 68 points)")
 
 PROTOCOLS = Registry("protocol", base="lsbench.protocols.base:Protocol")
 PROTOCOLS.register("random-reference", "lsbench.protocols.random_reference:RandomReference", "default")

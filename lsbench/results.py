@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import LsbenchError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 REQUIRED = {
     "schema_version": int, "lsbench": dict, "model": dict, "protocol": dict, "dataset": dict, "weights": dict,
     "metrics": dict, "rows": list, "aggregates": dict, "counts": dict, "run": dict,

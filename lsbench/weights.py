@@ -37,6 +37,11 @@ class WeightSpec:
     group: str
     direct: bool = True  # False: the public link is a web page (e.g. Google Drive), not the file
     note: str = ""
+    sha256_prefix: Optional[str] = None  # leading hex digits of the sha-256 the authors publish in the file name
+
+    def __post_init__(self) -> None:
+        if self.sha256_prefix is not None and self.sha256_prefix not in self.filename:
+            raise ValueError(f"{self.name}: sha256_prefix {self.sha256_prefix} is not part of {self.filename}")
 
 
 # Modules that declare ``WEIGHTS: list[WeightSpec]`` next to the code that uses them.
@@ -155,7 +160,15 @@ def verify(s: WeightSpec, path: Path) -> str:
         raise WeightsError(
             f"{path}: refused: sha-256 {digest} does not match the expected {expected} for {s.filename}"
         )
+    _check_prefix(s, digest, str(path))
     return digest
+
+
+def _check_prefix(s: WeightSpec, digest: str, where: str) -> None:
+    """The published prefix (e.g. pytorch-fid's ...-6726825d.pth) must start the file's sha-256."""
+    if s.sha256_prefix is not None and not digest.startswith(s.sha256_prefix):
+        raise WeightsError(f"{where}: refused: sha-256 {digest} does not start with {s.sha256_prefix}, the prefix "
+                           f"published in the file name {s.filename}")
 
 
 def path(name_or_spec: "str | WeightSpec", check: bool = True) -> Path:
@@ -240,6 +253,7 @@ def _check_download(s: WeightSpec, tmp: Path, digest: str, received: int, url: s
         raise WeightsError(
             f"download of {url} refused: sha-256 {digest} does not match the expected {expected}"
         )
+    _check_prefix(s, digest, f"download of {url}")
     if expected is None:  # first download of a file whose hash is not published: pin it
         lock = _read_lock()
         lock[s.filename] = digest

@@ -78,7 +78,7 @@ def test_links_are_relative_and_resolve(site):
             assert not ref.startswith(("/", "http:", "https:", "file:", "javascript:")), (page.name, ref)
             assert (page.parent / ref).resolve().is_file(), (page.name, ref)
     raw = list((site / "results").glob("*.json"))
-    assert len(raw) == 4 and all(json.loads(p.read_text())["schema_version"] == 1 for p in raw)
+    assert len(raw) == 4 and all(json.loads(p.read_text())["schema_version"] == results.SCHEMA_VERSION for p in raw)
 
 
 def test_untrusted_strings_are_escaped_and_paths_not_followed(site):

@@ -183,3 +183,20 @@ def test_checkpoint_of_another_model_is_refused(procedural_weights):
     with pytest.raises(WeightsError, match=r"not a valid SyncNet checkpoint: expected a plain state_dict; 102 tensors missing") as e:
         load_syncnet(procedural_weights / "sfd_face.pth")
     assert "sfd_face.pth" in str(e.value)
+
+
+def test_hash_prefix_in_the_file_name_is_checked(server):
+    """pytorch-fid's pt_inception-...-6726825d.pth style: the name's hex digits must start the sha-256."""
+    good = W.WeightSpec("test", f"file-{SHA[:8]}.bin", f"{server}/file-{SHA[:8]}.bin", None, None, "test",
+                        sha256_prefix=SHA[:8])
+    assert W.fetch(good, progress=False).read_bytes() == PAYLOAD
+    bad_prefix = "0" * 8 if not SHA.startswith("0" * 8) else "1" * 8
+    bad = W.WeightSpec("test", f"other-{bad_prefix}.bin", f"{server}/other-{bad_prefix}.bin", None, None, "test",
+                       sha256_prefix=bad_prefix)
+    with pytest.raises(WeightsError, match=f"does not start with {bad_prefix}"):
+        W.fetch(bad, progress=False)
+    assert not (W.cache_dir() / bad.filename).exists() and W.lock_path().exists()
+    assert bad.filename not in json.loads(W.lock_path().read_text())
+    with pytest.raises(ValueError, match="not part of"):
+        W.WeightSpec("test", "file.bin", "http://x/file.bin", None, None, "test", sha256_prefix="abcd")
+    assert W.spec("fid_inception").sha256_prefix == "6726825d"

@@ -14,9 +14,23 @@ class MetricUnavailable(Exception):
 
 
 class Metric(ABC):
+    """Subclasses set `name` to their registry name; the registration line holds their values'
+    labels and directions and whether they need the ground truth (lsbench.registry.METRICS)."""
+
     name = "metric"
-    needs_ground_truth = False
-    higher_is_better: Dict[str, bool] = {}  # value name -> direction
+
+    @property
+    def needs_ground_truth(self) -> bool:
+        from ..registry import METRICS
+
+        return METRICS.entry(self.name).ground_truth
+
+    @property
+    def higher_is_better(self) -> Dict[str, bool]:
+        """Value name -> direction, for the values that are averaged and ranked."""
+        from ..registry import METRICS
+
+        return {v.key: v.higher_is_better for v in METRICS.entry(self.name).values if v.higher_is_better is not None}
 
     @abstractmethod
     def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:

@@ -18,7 +18,6 @@ from .base import Metric
 
 class EnergySync(Metric):
     name = "energy"
-    higher_is_better = {"energy_sync": True, "energy_corr0": True, "energy_offset_abs": False}
 
     def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:
         if motion_energy(frames).std() < 1e-6:

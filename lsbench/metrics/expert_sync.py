@@ -41,7 +41,6 @@ def expert_windows(faces_bgr96: np.ndarray, mel: np.ndarray, fps: float = 25.0) 
 
 class ExpertSync(Metric):
     name = "expert-sync"
-    higher_is_better = {"expert_cos": True, "expert_loss": False}
 
     def __init__(self, device: str = "cpu"):
         from ..models.wav2lip_net import load_expert

@@ -1,6 +1,6 @@
 """FID's Inception weights as pytorch-fid publishes them (the metric lands with issue 5).
 The file name carries the first 8 hex digits of its sha-256 (6726825d); the full hash is
-pinned in the lock file on first download and the prefix is checked by the tests."""
+pinned in the lock file on first download; the prefix is checked on download and on verify."""
 
 from ..weights import WeightSpec
 
@@ -13,5 +13,6 @@ WEIGHTS = [
         None,
         "fid",
         note="full sha-256 not published (prefix 6726825d in the name); pinned on first download",
+        sha256_prefix="6726825d",
     )
 ]

@@ -13,8 +13,6 @@ from .base import Metric
 
 class PSNR(Metric):
     name = "psnr"
-    needs_ground_truth = True
-    higher_is_better = {"psnr": True}
 
     def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:
         from skimage.metrics import peak_signal_noise_ratio
@@ -25,8 +23,6 @@ class PSNR(Metric):
 
 class SSIM(Metric):
     name = "ssim"
-    needs_ground_truth = True
-    higher_is_better = {"ssim": True}
 
     def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:
         from skimage.metrics import structural_similarity

@@ -14,8 +14,6 @@ from .base import Metric
 
 class LMD(Metric):
     name = "lmd"
-    needs_ground_truth = True
-    higher_is_better = {"lmd": False}
 
     def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:
         h, w = frames.shape[1:3]

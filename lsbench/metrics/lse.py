@@ -14,7 +14,6 @@ from .base import Metric, MetricUnavailable
 
 class LSEMetric(Metric):
     name = "lse"
-    higher_is_better = {"lse_d": False, "lse_c": True, "lse_offset_abs": False}
 
     def __init__(self, device: str = "cpu"):
         from ..syncnet.lse import SyncNetScorer
