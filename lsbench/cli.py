@@ -128,9 +128,21 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
               help="wav2lip-filelist: Wav2Lip's test list (lrs2.txt, lrw.txt, lrs3.txt; 'audio_src video' per line).")
 @click.option("--workers", type=int, default=0, show_default=True,
               help="Ray actors scoring pairs in parallel (1: in this process; 0: Ray for 64+ pairs, one actor per CPU).")
+@click.option("--lse-route", type=click.Choice(["auto", "whole-frame", "pipeline"]), default="auto", show_default=True,
+              help="How LSE-D/LSE-C are computed from the generated full-frame video. auto: the published tables' "
+                   "route for the dataset (whole-frame for LRS2/LRS3/LRW as Wav2Lip's calculate_scores_LRS.py; "
+                   "pipeline = syncnet_python's S3FD tracking + crops, for any other video).")
+@click.option("--metrics", "metric_list", default=None,
+              help="Comma-separated metrics instead of the defaults (see `lsbench ls metrics`), e.g. "
+                   "lse,crop-lse,fid.")
+@click.option("--fid-bootstrap", type=int, default=0, show_default=True,
+              help="FID interval: a bootstrap over clips with this many resamples (each costs one 2048x2048 "
+                   "matrix square root); 0 shows no interval.")
+@click.option("--threads", type=int, default=0, show_default=True,
+              help="Torch threads per scoring process (0: torch's default). Pin it to compare runs bit for bit.")
 @click.option("--no-progress", is_flag=True)
 def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos, resume, weights_file, filelist,
-             workers, no_progress) -> None:
+             workers, lse_route, metric_list, fid_bootstrap, threads, no_progress) -> None:
     """Run a model under a protocol and write a results JSON (the leaderboard's only input).
 
     \b
@@ -144,12 +156,16 @@ def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos
     if weights_file and model == "all":
         raise click.UsageError("--weights names one model's checkpoint; it cannot go with --model all")
     names = [m for m in MODELS.names(ready_only=True)] if model == "all" else [model]
+    chosen = [m.strip() for m in metric_list.split(",") if m.strip()] if metric_list else None
+    for m in chosen or []:
+        METRICS.entry(m)  # a typo is one line with a close-match hint
     skipped = []
     for name in names:
         try:
             run_eval(name, data, protocol, None if split == "all" else split, limit, seed, device, out, save_videos,
                      resume, progress=not no_progress, echo=click.echo, weights_path=weights_file, filelist=filelist,
-                     workers=workers)
+                     workers=workers, lse_route=lse_route, metrics=chosen, fid_bootstrap=fid_bootstrap,
+                     threads=threads)
         except WeightsError as exc:
             if model != "all":
                 raise

@@ -124,6 +124,12 @@ METRICS.register("lse", "lsbench.metrics.lse:LSEMetric", "LSE-D / LSE-C from Syn
                  weights="lsbench.syncnet.specs:WEIGHTS",
                  values=(Value("lse_d", "LSE-D", False), Value("lse_c", "LSE-C", True),
                          Value("lse_offset_abs", "|LSE offset|", False), Value("lse_offset", "LSE offset", None)))
+METRICS.register("crop-lse", "lsbench.metrics.lse:CropLSE",
+                 "diagnostic LSE on the evaluation face crops (not the published route)", default=False,
+                 weights="lsbench.syncnet.specs:WEIGHTS",
+                 values=(Value("crop_lse_d", "crop LSE-D", False), Value("crop_lse_c", "crop LSE-C", True),
+                         Value("crop_lse_offset_abs", "|crop LSE offset|", False),
+                         Value("crop_lse_offset", "crop LSE offset", None)))
 METRICS.register("expert-sync", "lsbench.metrics.expert_sync:ExpertSync",
                  "Wav2Lip lip-sync expert: cosine sync and BCE loss", weights="lsbench.models.wav2lip:WEIGHTS",
                  values=(Value("expert_cos", "expert cos", True), Value("expert_loss", "expert loss", False)))
@@ -131,15 +137,16 @@ METRICS.register("energy", "lsbench.metrics.energy:EnergySync", "weight-free syn
                  values=(Value("energy_sync", "energy sync", True), Value("energy_corr0", "energy corr@0", True),
                          Value("energy_offset_abs", "|energy offset|", False),
                          Value("energy_offset", "energy offset", None)))
-METRICS.register("psnr", "lsbench.metrics.image:PSNR", "peak signal-to-noise ratio (scikit-image)", ground_truth=True,
-                 values=(Value("psnr", "PSNR", True),))
-METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity (scikit-image)", ground_truth=True,
+METRICS.register("psnr", "lsbench.metrics.image:PSNR", "peak signal-to-noise ratio, mean of per-frame values",
+                 ground_truth=True, values=(Value("psnr", "PSNR", True), Value("psnr_identical_frames",
+                                                                                 "identical frames", None)))
+METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity, Wang et al. settings (scikit-image)",
+                 ground_truth=True,
                  values=(Value("ssim", "SSIM", True),))
 METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dlib 68 points)", ground_truth=True,
                  values=(Value("lmd", "LMD", False),))
 METRICS.register("fid", "lsbench.metrics.fid:FID", "Frechet Inception Distance", weights="lsbench.metrics.fid:WEIGHTS",
-                 values=(Value("fid", "FID", False),),
-                 planned="issue 5: pytorch-fid and torch-fidelity import torchvision, which does not import beside torch 2.13")
+                 values=(Value("fid", "FID", False),))
 
 PROTOCOLS = Registry("protocol", base="lsbench.protocols.base:Protocol")
 PROTOCOLS.register("random-reference", "lsbench.protocols.random_reference:RandomReference", "default")

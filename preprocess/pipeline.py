@@ -52,9 +52,12 @@ class RunOptions:
     progress: bool = True
 
 
+ROW_GROUP_ROWS = 16  # small row groups: `evaluate` reads one clip at a time without reading a whole file
+
+
 def _atomic_write(table: pa.Table, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: crop_scale, source_video
 
 SHARD_SCHEMA = pa.schema([
     # ids
@@ -22,6 +22,8 @@ SHARD_SCHEMA = pa.schema([
     # video
     ("frames", pa.list_(pa.binary())),  # JPEG face crops
     ("crop_size", pa.int16()),
+    ("crop_scale", pa.float32()),  # growth of the face box before cropping
+    ("source_video", pa.binary()),  # the source file's bytes for small (face-centred) sources, else null
     ("boxes", pa.list_(pa.list_(pa.float32(), 4))),  # face box per frame, source pixels
     # audio
     ("audio", pa.binary()),  # 16 kHz mono PCM16 little-endian, n_frames * 640 samples

@@ -47,6 +47,8 @@ class Config:
     max_pixels: int = 1280 * 720  # decode bound: larger frames are downscaled while decoding (memory, speed)
     min_frames: int = 6  # one SyncNet window + 1
     max_decode_gb: float = 4.0  # a clip whose decoded frames would exceed this is refused as too_long, not decoded
+    keep_source_pixels: int = 256 * 256  # sources this small (LRS2, LRW, VoxCeleb2) keep their file in the shard
+    keep_source_bytes: int = 32 << 20
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -202,7 +204,8 @@ def to_row(clip: Clip, cfg: Config, detector_name: str) -> dict:
         "clip_id": ref["clip_id"], "dataset": ref["dataset"], "split": ref["split"], "speaker_id": ref["speaker_id"],
         "video_id": ref["video_id"], "source_path": ref["source_path"], "transcript": ref.get("transcript", ""),
         "fps": media.FPS, "n_frames": n, "start_s": first / media.FPS,
-        "frames": jpegs, "crop_size": cfg.crop_size,
+        "frames": jpegs, "crop_size": cfg.crop_size, "crop_scale": cfg.crop_scale,
+        "source_video": source_copy(ref["source_path"], clip, cfg),
         "boxes": (keep.boxes / clip.scale).astype(np.float32).tolist(),
         "audio": to_int16(audio).astype("<i2").tobytes(), "sample_rate": media.SAMPLE_RATE,
         "mel": mel.astype(np.float16).tolist(),
@@ -210,6 +213,20 @@ def to_row(clip: Clip, cfg: Config, detector_name: str) -> dict:
         "sync_method": clip.method, "offset_applied": clip.method != "none" and clip.offset != 0,
         "pipeline_version": PIPELINE_VERSION, "detector": detector_name,
     }
+
+
+def source_copy(path: str, clip: Clip, cfg: Config) -> Optional[bytes]:
+    """The source file itself when it is small and face-centred, so that `evaluate` can rebuild the
+    full frames the official scripts score without the corpus; large sources are decoded again
+    from source_path (their box track is in the row)."""
+    import os
+
+    h, w = clip.frames.shape[1:3]
+    pixels = (w / clip.scale) * (h / clip.scale)
+    if pixels > cfg.keep_source_pixels or os.path.getsize(path) > cfg.keep_source_bytes:
+        return None
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def process_clip(ref: dict, detector, scorer, cfg: Config) -> dict:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from lsbench import results, synthetic
 from lsbench.cli import cli
+from lsbench.errors import LsbenchError
 from lsbench.detectors.dlib_cascade import DlibCascadeDetector
 from lsbench.evaluate import evaluate
 from lsbench.metrics.image import PSNR, SSIM
@@ -217,3 +218,139 @@ def test_ray_workers_score_exactly_like_one_process(real_shards, tmp_path, weigh
     assert one["aggregates"] == two["aggregates"]
     videos = [r["video"] for r in two["rows"] if "video" in r]
     assert len(videos) == 1 and not videos[0].startswith("/") and (tmp_path / "two" / videos[0]).is_file()
+
+
+# ------------------------------------------------------------------ the official route's inputs (issue 16)
+
+
+def test_ground_truth_scores_each_whole_clip_with_its_own_audio(real_shards, tmp_path):
+    """Wav2Lip's "Real videos" row: under random-reference, ground truth is not the partner's audio
+    over a trimmed clip; the row records the audio and length it really used."""
+    lengths = dict(zip(*(pq.read_table(real_shards / "shards", columns=["clip_id", "n_frames"]).to_pydict()
+                         .values())))
+    assert len(set(lengths.values())) == 2  # clips of different lengths: the partner's would trim one
+    doc = run("ground-truth", real_shards, tmp_path, protocol="random-reference", metrics=["energy"])
+    for r in doc["rows"]:
+        assert r["audio_from"] == r["clip_id"] and r["n_frames"] == lengths[r["clip_id"]] and r["fit"] == "none"
+    assert [p[:2] for p in doc["protocol"]["pairs"]] == [[r["clip_id"], r["clip_id"]] for r in doc["rows"]]
+    other = run("static-frame", real_shards, tmp_path, protocol="random-reference", metrics=["energy"])
+    assert all(r["audio_from"] != r["clip_id"] for r in other["rows"])  # models keep the protocol's pairing
+
+
+def test_reference_frames_are_drawn_from_the_decoded_frames(real_shards, tmp_path):
+    """The identity frame is one of the n frames decoded; an index outside them is an error row,
+    never clamped to the last frame in silence."""
+    from lsbench.evaluate import PairScorer, Settings, make_model
+    from lsbench.protocols.base import PairSpec
+    from lsbench.shards import ShardIndex
+
+    rng = np.random.default_rng(0)
+    clips = [{"clip_id": f"c{i}", "n_frames": int(rng.integers(10, 300))} for i in range(500)]
+    plan = RandomReference().plan(clips, 0)
+    assert sum(p.fit == "video_trimmed" for p in plan.pairs) > 100  # speech shorter than the video: often
+    assert all(0 <= p.ref_frame < p.n_frames for p in plan.pairs)
+    doc = run("static-frame", real_shards, tmp_path, protocol="random-reference", metrics=["energy"], seed=5)
+    assert all(0 <= r["ref_frame"] < r["n_frames"] for r in doc["rows"]) and doc["protocol"]["version"] == 2
+    index = ShardIndex.open(real_shards, "test")
+    clip = sorted(index.light)[0]
+    n = index.light[clip]["n_frames"]
+    scorer = PairScorer(make_model("static-frame", "cpu"), [], index, Settings())
+    row = scorer.score(PairSpec(clip, clip, n, n))
+    assert row["status"] == "error" and f"reference frame {n} is outside the {n} decoded frames" in row["reason"]
+
+
+def test_filelist_speech_windows_come_from_the_whole_speech(real_shards, tmp_path):
+    """wav2lip-filelist: the model gets the whole speech, so the last frames' mel windows are the
+    windows of the full speech mel (gen_videos_from_filelist.py), not of a speech cut to n frames."""
+    from lsbench.audio import mel_window_start, mel_windows, wav2lip_mel
+    from lsbench.models.base import Generation, LipSyncModel
+    from lsbench.registry import MODELS
+    from lsbench.shards import ShardIndex
+
+    seen = []
+
+    class Recorder(LipSyncModel):
+        name = "recorder"
+        needs = ()
+
+        def generate(self, pair):
+            seen.append(pair)
+            return Generation(pair.target, pair.audio)
+
+    import sys
+    sys.modules[__name__].Recorder = Recorder
+    MODELS.register("recorder", f"{__name__}:Recorder", "test double")
+    try:
+        ids = sorted(pq.read_table(real_shards / "shards", columns=["clip_id"]).column("clip_id").to_pylist())
+        short, long_ = ["/".join(i.split("/")[-2:]) for i in ids]
+        lst = tmp_path / "lrs2.txt"
+        lst.write_text(f"{short} {long_}\n")
+        doc = run("recorder", real_shards, tmp_path, protocol="wav2lip-filelist", filelist=lst, metrics=["energy"])
+    finally:
+        MODELS.unregister("recorder")
+    (pair,) = seen
+    n = doc["rows"][0]["n_frames"]
+    speech = ShardIndex.open(real_shards, "test").audio(ids[0])
+    assert len(pair.audio) == len(speech) > n * 640  # the whole speech, longer than the n frames it drives
+    full = wav2lip_mel(speech)
+    last = mel_window_start(n - 1)
+    assert np.array_equal(mel_windows(wav2lip_mel(pair.audio), n)[-1], full[:, last:last + 16])
+    assert not np.array_equal(mel_windows(wav2lip_mel(speech[: n * 640]), n)[-1], full[:, last:last + 16])
+
+
+def _partial_of(doc_path, config, rows):
+    partial = doc_path.with_suffix(".partial.jsonl")
+    partial.write_text("\n".join([json.dumps({"config": config})] + [json.dumps(r) for r in rows]) + "\n")
+    return partial
+
+
+def test_resume_is_keyed_by_the_whole_configuration(real_shards, tmp_path, weights_dir):
+    path = evaluate("static-frame", real_shards, "random-reference", "test", out=tmp_path, progress=False,
+                    echo=lambda s: None, metrics=["energy"])
+    doc = results.load(path)
+    config = doc["run"]["config"]
+    for change, word in (({"limit": 1}, "limit"), ({"weights": {"syncnet": "0" * 64}}, "weights"),
+                         ({"seed": 3}, "seed"), ({"lse_route": "pipeline"}, "lse_route")):
+        _partial_of(path, {**config, **change}, doc["rows"][:1])
+        with pytest.raises(LsbenchError, match=f"--resume refused: .*{word}"):
+            evaluate("static-frame", real_shards, "random-reference", "test", out=tmp_path, progress=False,
+                     echo=lambda s: None, metrics=["energy"], resume=True)
+    kept = dict(doc["rows"][0], notes={"marker": "kept"})
+    failed = dict(doc["rows"][1], status="error", reason="RuntimeError: a transient failure")
+    _partial_of(path, config, [kept, failed])
+    again = results.load(evaluate("static-frame", real_shards, "random-reference", "test", out=tmp_path,
+                                  progress=False, echo=lambda s: None, metrics=["energy"], resume=True))
+    assert again["rows"][0]["notes"] == {"marker": "kept"}
+    assert again["rows"][1]["status"] == "ok" and "reason" not in again["rows"][1]  # the error row was retried
+    r = CliRunner().invoke(cli, ["evaluate", "--model", "static-frame", "--data", str(real_shards), "--out",
+                                 str(tmp_path), "--metrics", "energy", "--limit", "1", "--resume", "--no-progress"])
+    assert r.exit_code == 0  # no partial run left: nothing to refuse
+
+
+def test_generated_full_frames_keep_the_source_size_and_paste_inside_the_boxes(real_shards, tmp_path, weights_dir):
+    """An LRS2-layout clip evaluated with Wav2Lip: the mp4 has the source frame size and the
+    protocol's frame count; outside the face boxes it is the source video, inside it is new."""
+    from lsbench import fullframe
+    from lsbench.evaluate import ROW_COLUMNS
+    from lsbench.media import probe, read_audio, read_frames
+    from lsbench.shards import ShardIndex
+
+    doc = run("wav2lip", real_shards, tmp_path, protocol="random-reference", metrics=["energy"], save_videos=2,
+              device="cpu")
+    index = ShardIndex.open(real_shards, "test")
+    for r in doc["rows"]:
+        assert r["status"] == "ok" and r["video_source"].startswith("full frames written")
+        info = probe(tmp_path / r["video"])
+        assert (info.width, info.height) == (160, 160) and info.fps == 25
+        gen = read_frames(tmp_path / r["video"]).astype(int)
+        assert len(gen) == r["n_frames"]
+        assert abs(len(read_audio(tmp_path / r["video"])) - r["n_frames"] * 640) <= 640
+        row = index.row(r["clip_id"], ROW_COLUMNS)
+        src, scale = fullframe.source_frames(row, r["n_frames"])
+        boxes = fullframe.official_boxes(np.asarray(row["boxes"][: r["n_frames"]]) * scale, src.shape[1:3])
+        inside = np.zeros(gen.shape[:3], bool)
+        for t, (x1, y1, x2, y2) in enumerate(boxes):
+            inside[t, y1:y2, x1:x2] = True
+        diff = np.abs(gen - src.astype(int)).mean(-1)
+        assert diff[~inside].mean() < 8  # the source frames, through the script's two lossy encodes (DIVX, H.264)
+        assert diff[inside].mean() > 5 * diff[~inside].mean()  # procedural Wav2Lip's faces

@@ -125,12 +125,18 @@ def test_cli_names_the_bad_checkpoint_without_a_traceback(real_shards, tmp_path,
 
 
 def _pair(real_shards, n=30):
-    from lsbench.evaluate import _audio, _frames, load_clips
+    """A Pair as `evaluate` builds it: Wav2Lip boxes cut from the source frames of one clip, the other's speech."""
+    from lsbench import fullframe
+    from lsbench.evaluate import ROW_COLUMNS
+    from lsbench.shards import ShardIndex, pcm16_to_float
 
-    clips, _ = load_clips(real_shards, "test", None)
-    a, b = clips.values()
-    frames = _frames(a, n)
-    return Pair(frames, frames[n // 2], _audio(b, n), _audio(a, n)), _audio(a, n)
+    index = ShardIndex.open(real_shards, "test")
+    a, b = (index.row(c, ROW_COLUMNS) for c in index.light)
+    frames, scale = fullframe.source_frames(a, n)
+    boxes = fullframe.official_boxes(np.asarray(a["boxes"][:n]) * scale, frames.shape[1:3])
+    crops = fullframe.crop_faces(frames, boxes, 96)
+    own, other = pcm16_to_float(a["audio"])[: n * 640], pcm16_to_float(b["audio"])[: n * 640]
+    return Pair(crops, crops[n // 2], other, own, source=frames, ref_index=n // 2), own
 
 
 @pytest.mark.parametrize("name", ["wav2lip", "lipgan"])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
+from pathlib import Path
 from typing import Dict, Optional
 
 import numpy as np
@@ -13,11 +15,24 @@ class MetricUnavailable(Exception):
     """The metric cannot run here (e.g. its weights are absent); the reason is recorded."""
 
 
+@dataclass(frozen=True)
+class Undefined:
+    """A value that does not exist for this clip (no motion, no face track, too short): shown
+    as n/a with its reason, never averaged, never best."""
+
+    reason: str
+
+
 class Metric(ABC):
     """Subclasses set `name` to their registry name; the registration line holds their values'
     labels and directions and whether they need the ground truth (lsbench.registry.METRICS)."""
 
     name = "metric"
+    kind = "crops"  # crops: compute() on face crops; video: compute_video() on the full-frame mp4
+
+    def settings(self) -> Dict[str, object]:
+        """How the values are computed (window sizes, landmark model, crops...): recorded in the results."""
+        return {}
 
     @property
     def needs_ground_truth(self) -> bool:
@@ -32,10 +47,24 @@ class Metric(ABC):
 
         return {v.key: v.higher_is_better for v in METRICS.entry(self.name).values if v.higher_is_better is not None}
 
-    @abstractmethod
-    def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:
-        """Named values for one clip."""
-
     def provenance(self) -> Dict[str, dict]:
         """Weight files used: name -> {path, sha256, official}."""
         return {}
+
+
+class CropMetric(Metric):
+    """Scored on the evaluation face crops of the generated video (and the real ones)."""
+
+    @abstractmethod
+    def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:
+        """Named values for one clip: frames (T,H,W,3) RGB crops, audio (T*640,) float 16 kHz."""
+
+
+class VideoMetric(Metric):
+    """Scored on the full-frame mp4 the official inference writes, by an official route."""
+
+    kind = "video"
+
+    @abstractmethod
+    def compute_video(self, video: Path, route: str) -> Dict[str, float]:
+        """Named values for one generated video file."""

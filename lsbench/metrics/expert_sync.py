@@ -14,7 +14,7 @@ import numpy as np
 from .. import weights as W
 from ..audio import MEL_STEP, mel_window_start, wav2lip_mel
 from ..errors import WeightsError
-from .base import Metric, MetricUnavailable
+from .base import CropMetric, MetricUnavailable
 
 WINDOW = 5
 
@@ -39,7 +39,7 @@ def expert_windows(faces_bgr96: np.ndarray, mel: np.ndarray, fps: float = 25.0) 
     return np.stack(faces), np.stack(mels).astype(np.float32)
 
 
-class ExpertSync(Metric):
+class ExpertSync(CropMetric):
     name = "expert-sync"
 
     def __init__(self, device: str = "cpu"):

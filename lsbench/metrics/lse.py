@@ -1,7 +1,16 @@
-"""LSE-D / LSE-C (syncnet_python semantics) on generated face crops, resized to 224."""
+"""LSE-D / LSE-C (syncnet_python semantics).
+
+`lse` is the headline: the full-frame mp4 the official inference writes, scored by the route
+the published tables used (lsbench.syncnet.routes): `whole-frame` (Wav2Lip's
+calculate_scores_LRS.py: ffmpeg JPEGs of the whole, already face-centred frame resized to 224;
+LRS2, LRS3, LRW) or `pipeline` (syncnet_python's run_pipeline.py + calculate_scores_real_videos:
+S3FD tracking, crops at scale 0.4; any other video). `crop-lse` is a fast diagnostic on the
+evaluation face crops resized to 224, not comparable with published numbers.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Dict, Optional
 
 import numpy as np
@@ -9,26 +18,87 @@ import numpy as np
 from .. import weights as W
 from ..audio import to_int16
 from ..errors import WeightsError
-from .base import Metric, MetricUnavailable
+from .base import CropMetric, MetricUnavailable, Undefined, VideoMetric
+
+ROUTES = ("whole-frame", "pipeline")
 
 
-class LSEMetric(Metric):
+def _scorer(device: str):
+    from ..syncnet.lse import SyncNetScorer
+    from ..syncnet.model import load_syncnet
+    from ..syncnet.specs import SYNCNET
+
+    try:
+        return SyncNetScorer(load_syncnet(device=device), device=device), {"syncnet": W.provenance(SYNCNET)}
+    except WeightsError as exc:
+        raise MetricUnavailable(str(exc)) from None
+
+
+class LSEMetric(VideoMetric):
     name = "lse"
 
     def __init__(self, device: str = "cpu"):
-        from ..syncnet.lse import SyncNetScorer
-        from ..syncnet.model import load_syncnet
-        from ..syncnet.specs import SYNCNET
+        self.device = device
+        self.scorer, self._prov = _scorer(device)
+        self._detector = None
 
-        try:
-            self.scorer = SyncNetScorer(load_syncnet(device=device), device=device)
-        except WeightsError as exc:
-            raise MetricUnavailable(str(exc)) from None
-        self._prov = {"syncnet": W.provenance(SYNCNET)}
+    def detector(self):
+        """The pipeline route's face detector: S3FD as run_pipeline.py, dlib when its weights are absent."""
+        if self._detector is None:
+            from ..detectors import create
+
+            self._detector = create("auto", self.device)
+        return self._detector
+
+    def settings(self) -> Dict[str, object]:
+        return {"vshift": 15, "batch": 20, "routes": {
+            "whole-frame": "Wav2Lip evaluation/scores_LSE/calculate_scores_LRS.py: ffmpeg -f image2 JPEGs (default "
+                           "quality), cv2.imread + cv2.resize to 224x224, audio ffmpeg -async 1 -ac 1 -ar 16000",
+            "pipeline": "syncnet_python run_pipeline.py (S3FD at scale 0.25, tracking, crop scale 0.4) + Wav2Lip "
+                        "calculate_scores_real_videos.py on each track's crop"}}
+
+    def compute_video(self, video: Path, route: str) -> Dict[str, float]:
+        from ..syncnet import routes
+
+        if route == "whole-frame":
+            res = routes.score_whole_frame(video, self.scorer)
+        elif route == "pipeline":
+            res = routes.score_pipeline(video, self.scorer, self.detector())
+        else:
+            raise ValueError(f"unknown LSE route {route!r} (one of {', '.join(ROUTES)})")
+        if res.status != "ok":
+            none = Undefined(f"{res.status}: {res.reason}")
+            return {"lse_d": none, "lse_c": none, "lse_offset": none, "lse_offset_abs": none}
+        return {"lse_d": float(res.lse_d), "lse_c": float(res.lse_c), "lse_offset": float(res.offset),
+                "lse_offset_abs": float(abs(res.offset))}
+
+    def provenance(self) -> Dict[str, dict]:
+        prov = dict(self._prov)
+        if self._detector is not None and hasattr(self._detector, "provenance"):
+            prov.update(self._detector.provenance())
+        return prov
+
+
+class CropLSE(CropMetric):
+    name = "crop-lse"
+
+    def __init__(self, device: str = "cpu"):
+        self.scorer, self._prov = _scorer(device)
+
+    def settings(self) -> Dict[str, object]:
+        return {"input": "the evaluation face crops resized to 224x224 (no JPEG step); a diagnostic, not the "
+                         "published route", "vshift": 15}
 
     def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:
-        r = self.scorer.score(frames, to_int16(audio))
-        return {"lse_d": r.lse_d, "lse_c": r.lse_c, "lse_offset": float(r.offset), "lse_offset_abs": float(abs(r.offset))}
+        from ..syncnet.lse import ClipTooShort
+
+        try:
+            r = self.scorer.score(frames, to_int16(audio))
+        except ClipTooShort as exc:
+            none = Undefined(f"too_short: {exc}")
+            return {"crop_lse_d": none, "crop_lse_c": none, "crop_lse_offset": none, "crop_lse_offset_abs": none}
+        return {"crop_lse_d": r.lse_d, "crop_lse_c": r.lse_c, "crop_lse_offset": float(r.offset),
+                "crop_lse_offset_abs": float(abs(r.offset))}
 
     def provenance(self) -> Dict[str, dict]:
         return self._prov

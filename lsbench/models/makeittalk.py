@@ -90,6 +90,11 @@ class MakeItTalk(LipSyncModel):
     face_size = SIZE
     needs = ("reference",)
     audio_features = "AutoVC mel + RAPT F0 (62.5/s), Resemblyzer speaker embedding"
+    input_crop = "portrait"
+    full_frame = "its own 256x256 portrait frames (the demo's output)"
+
+    def full_frames(self, pair: Pair, gen: Generation, boxes: np.ndarray) -> np.ndarray:
+        return gen.frames
 
     def __init__(self, device: str = "cpu", weights_dir: "str | Path | None" = None, batch_size: int = 8):
         import torch  # noqa: F401

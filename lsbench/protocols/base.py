@@ -39,6 +39,7 @@ class Protocol(ABC):
     name = "protocol"
     version = 1
     metrics_need_ground_truth = False
+    length_rule = ""  # how many frames a pair's output has (the README's table is made from these)
 
     @abstractmethod
     def plan(self, clips: Sequence[dict], seed: int) -> Plan:
@@ -62,4 +63,5 @@ def split_short(clips: Sequence[dict]) -> "tuple[List[dict], List[str]]":
 
 
 def reference_frame(rng: np.random.Generator, n: int) -> int:
+    """An identity frame drawn from the n frames that are decoded and scored (never clamped)."""
     return int(rng.integers(0, n))

@@ -51,6 +51,8 @@ def read_filelist(path: Path) -> List[Tuple[str, str]]:
 class Wav2LipFilelist(Protocol):
     name = "wav2lip-filelist"
     version = 1
+    length_rule = ("one frame per 16-column mel window of the whole speech (gen_videos_from_filelist.py); a video "
+                   "shorter than that is skipped; the mp4 carries the whole speech, as the script muxes it")
 
     def __init__(self, filelist: "str | Path | None" = None):
         if filelist is None:

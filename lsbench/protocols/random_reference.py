@@ -13,7 +13,9 @@ from .base import Plan, PairSpec, Protocol, fit, reference_frame, split_short
 
 class RandomReference(Protocol):
     name = "random-reference"
-    version = 1
+    version = 2  # 2: the reference frame is drawn from the scored frames (1 drew it over the whole clip)
+    length_rule = ("the shorter of the video and the paired speech (fit: speech_trimmed / video_trimmed); the "
+                   "mp4 carries the speech of those frames")
 
     def plan(self, clips: Sequence[dict], seed: int) -> Plan:
         rng = np.random.default_rng(seed)
@@ -27,5 +29,5 @@ class RandomReference(Protocol):
             j = int(rng.integers(0, len(usable) - 1))
             speech = usable[j if j < i else j + 1]  # any clip but the target itself
             n, how = fit(target, speech)
-            plan.pairs.append(PairSpec(target["clip_id"], speech["clip_id"], reference_frame(rng, target["n_frames"]), n, how))
+            plan.pairs.append(PairSpec(target["clip_id"], speech["clip_id"], reference_frame(rng, n), n, how))
         return plan

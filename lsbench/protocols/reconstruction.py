@@ -14,6 +14,7 @@ class Reconstruction(Protocol):
     name = "reconstruction"
     version = 1
     metrics_need_ground_truth = True
+    length_rule = "the clip's length, with its own audio"
 
     def plan(self, clips: Sequence[dict], seed: int) -> Plan:
         rng = np.random.default_rng(seed)
