@@ -98,7 +98,16 @@ def load_all(results_dir: Path) -> List[Tuple[Path, dict]]:
     files = sorted(p for p in results_dir.rglob("*.json") if not p.name.startswith("."))
     if not files:
         raise SiteError(f"{results_dir}: no results JSON files (run `lsbench evaluate` first)")
-    return [(p, R.load(p)) for p in files]  # an old schema or a broken file stops the build, naming the file
+    from lsbench.validate import check_results
+
+    loaded = []
+    for p in files:  # an old schema, a broken or a failing file stops the build, naming the file
+        doc = R.load(p)
+        problems = check_results(doc)
+        if problems:
+            raise SiteError(f"{p}: refused: " + "; ".join(problems[:5]))
+        loaded.append((p, doc))
+    return loaded
 
 
 def _group_key(doc: dict) -> Tuple[str, str, str]:

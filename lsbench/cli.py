@@ -110,9 +110,20 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
 
 # ----------------------------------------------------------------------------- evaluate
 @cli.command()
-@click.option("--model", type=_choices(MODELS, ("all",)), required=True,
+@click.option("--model", type=_choices(MODELS, ("all",)), default=None,
               help="A registered model, a reference row (ground-truth, static-frame, shifted-audio), or all.")
-@click.option("--protocol", type=_choices(PROTOCOLS), default="random-reference", show_default=True)
+@click.option("--generated", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Instead of --model: a folder of videos made outside lsbench, one per pair (see `lsbench pairs`); "
+                   "each pair is checked and scored like a bundled model's output.")
+@click.option("--name", "submission_name", default=None, help="With --generated: the name the results carry.")
+@click.option("--task", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="With --generated: the task folder the videos answer (its protocol, seed and pairs are used).")
+@click.option("--url", default="", help="With --generated: a link to the model (paper or code), shown on the board.")
+@click.option("--weights-sha256", default="", help="With --generated: the sha-256 of the weights used (recorded, "
+                                                   "marked unverified).")
+@click.option("--protocol", type=_choices(PROTOCOLS), default="random-reference", show_default=True,
+              help="How pairs are made: random-reference (another clip's speech), reconstruction (own audio, adds "
+                   "PSNR/SSIM/LMD), wav2lip-filelist (Wav2Lip's published test lists).")
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Shard folder from `preprocess`.")
 @click.option("--split", default="test", show_default=True, help="Split to evaluate ('all' for every split).")
 @click.option("--limit", type=int, default=None, help="Only the first N clips (sorted by clip id).")
@@ -141,8 +152,9 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
 @click.option("--threads", type=int, default=0, show_default=True,
               help="Torch threads per scoring process (0: torch's default). Pin it to compare runs bit for bit.")
 @click.option("--no-progress", is_flag=True)
-def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos, resume, weights_file, filelist,
-             workers, lse_route, metric_list, fid_bootstrap, threads, no_progress) -> None:
+def evaluate(model, generated, submission_name, task, url, weights_sha256, protocol, data, split, limit, seed, device,
+             out, save_videos, resume, weights_file, filelist, workers, lse_route, metric_list, fid_bootstrap, threads,
+             no_progress) -> None:
     """Run a model under a protocol and write a results JSON (the leaderboard's only input).
 
     \b
@@ -155,10 +167,20 @@ def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos
 
     if weights_file and model == "all":
         raise click.UsageError("--weights names one model's checkpoint; it cannot go with --model all")
-    names = [m for m in MODELS.names(ready_only=True)] if model == "all" else [model]
+    if (model is None) == (generated is None):
+        raise click.UsageError("give --model NAME, or --generated DIR with --name NAME")
+    if generated is not None and not submission_name:
+        raise click.UsageError("--generated needs --name (the name its results carry)")
     chosen = [m.strip() for m in metric_list.split(",") if m.strip()] if metric_list else None
     for m in chosen or []:
         METRICS.entry(m)  # a typo is one line with a close-match hint
+    if generated is not None:
+        run_eval(submission_name, data, protocol, None if split == "all" else split, limit, seed, device, out,
+                 save_videos, resume, progress=not no_progress, echo=click.echo, filelist=filelist,
+                 lse_route=lse_route, metrics=chosen, fid_bootstrap=fid_bootstrap, threads=threads,
+                 generated=generated, task=task, url=url, weights_sha256=weights_sha256)
+        return
+    names = [m for m in MODELS.names(ready_only=True)] if model == "all" else [model]
     skipped = []
     for name in names:
         try:
@@ -173,6 +195,64 @@ def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos
             click.echo(f"model {name} skipped: {exc}", err=True)
     if skipped:
         click.echo(f"{len(skipped)} model(s) skipped for missing weights: {', '.join(skipped)}", err=True)
+
+
+# ----------------------------------------------------------------------------- pairs
+@cli.command()
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="Shard folder from `preprocess`.")
+@click.option("--protocol", type=_choices(PROTOCOLS), default="random-reference", show_default=True)
+@click.option("--split", default="test", show_default=True, help="Split to export ('all' for every split).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pairing RNG.")
+@click.option("--limit", type=int, default=None, help="Only the first N clips (sorted by clip id).")
+@click.option("--filelist", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="wav2lip-filelist: Wav2Lip's test list.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Task folder to write.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def pairs(data, protocol, split, seed, limit, filelist, out, no_progress) -> None:
+    """Export the evaluation task for a model that runs outside lsbench.
+
+    \b
+    OUT/task.json     protocol, version, seed, shard digest, pair-list hash, the output spec
+    OUT/pairs.csv     pair_id, target_clip, speech_clip, ref_frame, n_frames, fps, width, height, files
+    OUT/targets/ID.mkv  the target's full frames (lossless) with its own audio
+    OUT/speech/ID.wav   the driving speech
+    Generate one lossless video per pair (ID.mkv: target size, 25 fps, n_frames, the speech as
+    audio) with nothing but ffmpeg on your side, then `lsbench evaluate --generated DIR --name NAME
+    --task OUT --data SHARDS`.
+    """
+    from .external import export_task
+
+    export_task(data, protocol, out, None if split == "all" else split, seed, limit, filelist,
+                progress=not no_progress, echo=click.echo)
+
+
+# ----------------------------------------------------------------------------- validate
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path, exists=True))
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help="Shards to re-plan the pairs from (default: the path the results record).")
+def validate(path, data) -> None:
+    """Check a results JSON before publishing it, or report on a shard folder.
+
+    \b
+    results file: schema, protocol version, the pair list (hash, rows, and the plan of its seed
+                  when the shards are found), value ranges (LSE-D >= 0, LSE-C >= 0,
+                  |offset| <= 15, SSIM <= 1, PSNR > 0, FID >= -0.001), hashes
+    shard folder: pipeline version, config, counts and inconsistencies
+    Exits 1 with the reasons when the file or folder fails.
+    """
+    if path.is_dir():
+        from preprocess.validate import validate_shards
+
+        report = validate_shards(path)
+        click.echo(json.dumps(report, indent=1, default=str))
+        if report.get("problems"):
+            sys.exit(1)
+        return
+    from .validate import validate_results_file
+
+    info = validate_results_file(path, data)
+    click.echo(f"ok: {info['file']}: {info['model']} / {info['protocol']}, {info['scored']}/{info['pairs']} pairs scored")
 
 
 # ----------------------------------------------------------------------------- generate

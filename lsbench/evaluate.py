@@ -118,7 +118,10 @@ class PairScorer:
         except Exception as exc:  # one failing clip is a row with its reason, never a crashed run
             if _is_environment_failure(exc):
                 raise
-            row.update(status="error", reason=f"{type(exc).__name__}: {exc}")
+            code = getattr(exc, "code", None)
+            row.update(status="error", reason=f"{code}: {exc}" if code else f"{type(exc).__name__}: {exc}")
+            if code:
+                row["error_code"] = code
         return row
 
     def _score(self, spec: PairSpec, row: dict, video_stem: Optional[str], act_path: Optional[str]) -> None:
@@ -131,11 +134,11 @@ class PairScorer:
         if not aligned and not 0 <= spec.ref_frame < n:
             raise ValueError(f"reference frame {spec.ref_frame} is outside the {n} decoded frames")
         pair = Pair(crops, crops if aligned else crops[spec.ref_frame], speech, _fit(own, n * SPF),
-                    source=frames, ref_index=spec.ref_frame)
+                    source=frames, ref_index=spec.ref_frame, clip_id=spec.target)
         gen = self.model.generate(pair)
         row["notes"] = gen.notes
         full = self.model.full_frames(pair, gen, boxes)
-        if self.model.own_audio:
+        if self.model.audio_from_generation:
             scored_audio = video_audio = _fit(gen.audio, n * SPF)
         else:
             scored_audio = _fit(speech, n * SPF)
@@ -376,19 +379,46 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
              save_videos: int = 0, resume: bool = False, progress: bool = True,
              echo: Callable[[str], None] = print, weights_path: Optional[Path] = None,
              filelist: Optional[Path] = None, workers: int = 1, lse_route: str = "auto",
-             metrics: Optional[List[str]] = None, fid_bootstrap: int = 0, threads: int = 0) -> Path:
+             metrics: Optional[List[str]] = None, fid_bootstrap: int = 0, threads: int = 0,
+             generated: Optional[Path] = None, task: Optional[Path] = None, url: str = "",
+             weights_sha256: str = "") -> Path:
     """workers: 1 scores in this process; N > 1 in N Ray actors (each loads the model and the
-    metrics once); 0 picks Ray for splits of AUTO_RAY_PAIRS pairs or more. Same scoring code."""
+    metrics once); 0 picks Ray for splits of AUTO_RAY_PAIRS pairs or more. Same scoring code.
+    generated: a folder of videos made outside lsbench (lsbench.external), scored as `model_name`
+    over the pairs of `task` (a folder from `lsbench pairs`) or of the protocol's plan."""
     from tqdm import tqdm
 
     t0 = time.time()
-    protocol = make_protocol(protocol_name, filelist)
     device = pick_device(device)
-    model = make_model(model_name, device, weights_path)
     index = ShardIndex.open(data, split, limit)
     light = index.light
-    plan = protocol.plan([{"clip_id": k, "n_frames": c["n_frames"]} for k, c in light.items()], seed)
-    pairs = own_audio_plan(plan.pairs, light) if model.own_audio else plan.pairs
+    if generated is not None and task is not None:
+        from .external import read_task
+
+        spec = read_task(task)
+        if spec["shards_digest"] != index.digest():
+            raise LsbenchError(f"{task}: the task was exported from other shards than {data} (or with another "
+                               f"--split/--limit); export it again from these shards")
+        protocol_name, seed, limit = spec["protocol"]["name"], spec["seed"], spec["limit"]
+        protocol = PROTOCOLS.load(protocol_name)  # its class: name, version, rules (the pairs come from the task)
+        if spec["protocol"]["version"] != protocol.version:
+            raise LsbenchError(f"{task}: protocol {protocol_name} v{spec['protocol']['version']}, this lsbench "
+                               f"scores v{protocol.version}; export the task again")
+        from .protocols.base import Plan
+
+        plan = Plan([PairSpec(line["target_clip"], line["speech_clip"], int(line["ref_frame"]), int(line["n_frames"]))
+                     for line in spec["lines"]], dict(spec.get("skipped", {})))
+    else:
+        protocol = make_protocol(protocol_name, filelist)
+        plan = protocol.plan([{"clip_id": k, "n_frames": c["n_frames"]} for k, c in light.items()], seed)
+    if generated is not None:
+        from .external import ExternalModel
+
+        model = ExternalModel(generated, model_name, {p.target: f"{i:05d}" for i, p in enumerate(plan.pairs)}, url,
+                              weights_sha256)
+    else:
+        model = make_model(model_name, device, weights_path)
+    pairs = own_audio_plan(plan.pairs, light) if model.whole_clip_own_audio else plan.pairs
     datasets = sorted({c["dataset"] for c in light.values()})
     route = pick_route(datasets, lse_route)
     chosen = metric_names(protocol, metrics)
@@ -397,7 +427,7 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
                         threads=threads)
     weights = {k: v for m in metric_objs for k, v in m.provenance().items()}
     weights.update(model.provenance())
-    filelist_sha = hashlib.sha256(protocol.path.read_bytes()).hexdigest() if filelist else None
+    filelist_sha = hashlib.sha256(protocol.path.read_bytes()).hexdigest() if getattr(protocol, "path", None) else None
     config = RunConfig(model_name, protocol.name, protocol.version, split, seed, limit, index.digest(),
                        {k: w.get("sha256", "") for k, w in sorted(weights.items())}, route,
                        [m.name for m in metric_objs], list(settings.pads), filelist_sha, fid_bootstrap)
@@ -426,7 +456,7 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
 
     jobs = [job(spec) for spec in todo]
     n_workers = workers if workers > 0 else (min(os.cpu_count() or 1, 8) if len(jobs) >= AUTO_RAY_PAIRS else 1)
-    if n_workers > 1 and jobs:
+    if n_workers > 1 and jobs and generated is None:
         rows_iter = _score_with_ray(jobs, n_workers, model_name, device, weights_path,
                                     [m.name for m in metric_objs], index, settings, echo)
     else:
@@ -457,14 +487,18 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
     doc = {
         "schema_version": results.SCHEMA_VERSION,
         "lsbench": {"version": __version__, "git": _git_hash()},
-        "model": {"name": model_name, "kind": _model_kind(model_name), "needs": list(model.needs),
-                  "face_size": model.face_size, "input_crop": model.input_crop, "full_frame": model.full_frame},
+        "model": {"name": model_name, "kind": "external" if generated is not None else _model_kind(model_name),
+                  "needs": list(model.needs), "face_size": model.face_size, "input_crop": model.input_crop,
+                  "full_frame": model.full_frame,
+                  **({"url": url, "submission": str(generated), "task": str(task) if task else None}
+                     if generated is not None else {})},
         "protocol": {"name": protocol.name, "version": protocol.version, "seed": seed, "limit": limit,
+                     "whole_clip_own_audio": model.whole_clip_own_audio,
                      "length_rule": protocol.length_rule,
                      "pairs": [[p.target, p.audio_from, p.ref_frame] for p in pairs],
                      "pairs_sha256": results.pairs_digest([[p.target, p.audio_from, p.ref_frame] for p in pairs]),
                      **({"filelist": {"path": str(protocol.path), "sha256": filelist_sha,
-                                      "lines": len(protocol.lines)}} if filelist else {})},
+                                      "lines": len(protocol.lines)}} if filelist_sha else {})},
         "dataset": {"path": str(data), "datasets": datasets, "split": split,
                     "shard_files": [f.name for f in index.files], "shards_digest": index.digest()},
         "lse_route": {"name": route, "chosen": "override" if lse_route != "auto" else "by dataset",

@@ -285,12 +285,14 @@ def read_clip(path: "str | os.PathLike", audio_path: "str | os.PathLike | None" 
 
 
 def write_wav(path: "str | os.PathLike", audio: np.ndarray, sr: int = SAMPLE_RATE) -> Path:
-    """16-bit PCM mono wav (what syncnet_python and Wav2Lip read)."""
+    """16-bit PCM mono wav (what syncnet_python and Wav2Lip read); int16 samples are written as they are."""
     import soundfile as sf
 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(p), np.clip(np.asarray(audio, np.float32), -1.0, 1.0), sr, subtype="PCM_16")
+    audio = np.asarray(audio)
+    data = audio if audio.dtype == np.int16 else np.clip(audio.astype(np.float32), -1.0, 1.0)
+    sf.write(str(p), data, sr, subtype="PCM_16")
     return p
 
 

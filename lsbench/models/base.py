@@ -25,6 +25,7 @@ class Pair:
     fps: int = 25
     source: Optional[np.ndarray] = None  # (T,H,W,3) uint8 RGB full source frames of the window
     ref_index: int = -1  # the reference frame's index in the window (-1: each frame is its own)
+    clip_id: str = ""  # the target clip (external submissions are found by it)
 
 
 @dataclass
@@ -49,7 +50,8 @@ class LipSyncModel(ABC):
     needs: tuple = ("reference", "pose_prior")
     audio_features = "none"  # what the model computes from pair.audio itself (e.g. "wav2lip mel 80x16")
     input_crop = "box"
-    own_audio = False  # True: a reference row that plays the clip's own audio over its whole length
+    whole_clip_own_audio = False  # True: a reference row that plays each clip whole with its own audio
+    audio_from_generation = False  # True: the video carries Generation.audio (own-audio rows, submissions)
     full_frame = "generated faces pasted back into the source frames at the evaluation boxes"
 
     def full_frames(self, pair: Pair, gen: "Generation", boxes: np.ndarray) -> np.ndarray:

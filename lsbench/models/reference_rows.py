@@ -18,7 +18,7 @@ class GroundTruth(LipSyncModel):
 
     name = "ground-truth"
     needs = ()
-    own_audio = True
+    whole_clip_own_audio = audio_from_generation = True
     full_frame = "the source frames themselves (the original file when the clip is the whole source)"
 
     def generate(self, pair: Pair) -> Generation:
@@ -46,7 +46,7 @@ class ShiftedAudio(LipSyncModel):
 
     name = "shifted-audio"
     needs = ()
-    own_audio = True
+    whole_clip_own_audio = audio_from_generation = True
     full_frame = "the source frames themselves"
 
     def __init__(self, shift: int = 5, device: str = "cpu"):

@@ -1,0 +1,197 @@
+"""Models that run outside lsbench: export the task, score the folder of videos they return.
+
+`lsbench pairs` writes a task folder that a generator reads with nothing but ffmpeg:
+
+  task/task.json        protocol, version, seed, shard digest, pair-list hash, the output spec
+  task/pairs.csv        one line per pair: ids, reference frame, frame count, size, file names
+  task/targets/ID.mkv   the target's full frames (lossless FFV1) with its own audio (PCM)
+  task/speech/ID.wav    the driving speech (16 kHz mono PCM16)
+
+A submission is a folder with one file per pair, `ID.mkv` (or .mp4/.avi): the target's frame
+size, 25 fps, the pair's frame count, and the speech as its audio. Frames and audio must be
+lossless (FFV1 or H.264 -qp 0 video; PCM or FLAC audio): lsbench then writes the mp4 the
+official scripts score from those frames exactly as it does for a bundled model, so the two
+are scored by one route. `evaluate --generated` checks every pair and scores the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+
+from . import media
+from .errors import LsbenchError, MediaError
+from .models.base import Generation, LipSyncModel, Pair
+
+TASK_VERSION = 1
+VIDEO_EXTS = (".mkv", ".mp4", ".avi", ".mov")
+CSV_FIELDS = ["pair_id", "target_clip", "speech_clip", "ref_frame", "n_frames", "fps", "width", "height",
+              "target_video", "speech_wav", "output"]
+OUTPUT_SPEC = {
+    "file": "<pair_id>.mkv (or .mp4 / .avi / .mov), one per line of pairs.csv",
+    "fps": 25,
+    "frames": "exactly n_frames of the pair",
+    "size": "the target video's width x height",
+    "video_codec": "lossless: FFV1 (ffmpeg -c:v ffv1) or H.264 -qp 0; lsbench writes the mp4 the official "
+                   "scripts score from these frames, as for bundled models",
+    "audio": "the pair's speech wav as the audio track, lossless (pcm_s16le or flac), 16 kHz mono; its length "
+             "within one frame (640 samples) of n_frames * 640",
+    "example": "ffmpeg -framerate 25 -i frames/%06d.png -i speech/ID.wav -c:v ffv1 -pix_fmt bgr0 -c:a pcm_s16le ID.mkv",
+}
+
+
+class SubmissionError(LsbenchError):
+    """One pair of a submission cannot be scored; `code` is the row's reason."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def _write_lossless(path: Path, frames: np.ndarray, audio: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wav = path.with_suffix(".tmp.wav")
+    media.write_wav(wav, audio)
+    h, w = frames.shape[1:3]
+    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+           "-r", str(media.FPS), "-i", "-", "-i", str(wav), "-map", "0:v", "-map", "1:a", "-c:v", "ffv1",
+           "-pix_fmt", "bgr0", "-c:a", "pcm_s16le", str(path)]
+    try:
+        proc = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
+    finally:
+        wav.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        raise MediaError(str(path), f"encoding failed ({proc.stderr.decode(errors='replace').strip()[-300:]})")
+
+
+def export_task(data: Path, protocol_name: str, out: Path, split: Optional[str] = "test", seed: int = 0,
+                limit: Optional[int] = None, filelist: Optional[Path] = None, progress: bool = True,
+                echo: Callable[[str], None] = print) -> Path:
+    """Write the task folder for the pairs `evaluate` would score with these options."""
+    from tqdm import tqdm
+
+    from . import fullframe, results
+    from .evaluate import ROW_COLUMNS, make_protocol
+    from .shards import ShardIndex, pcm16_to_float
+
+    protocol = make_protocol(protocol_name, filelist)
+    index = ShardIndex.open(data, split, limit)
+    plan = protocol.plan([{"clip_id": k, "n_frames": c["n_frames"]} for k, c in index.light.items()], seed)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i, p in enumerate(tqdm(plan.pairs, desc="export pairs", unit="pair", disable=not progress)):
+        pid = f"{i:05d}"
+        row = index.row(p.target, ROW_COLUMNS)
+        frames, _ = fullframe.source_frames(row, p.n_frames)
+        own = pcm16_to_float(row["audio"])[: p.n_frames * media.SAMPLES_PER_FRAME]
+        _write_lossless(out / "targets" / f"{pid}.mkv", frames, own)
+        speech = np.frombuffer(index.row(p.audio_from, ["audio"])["audio"], "<i2")  # the shard's PCM16, as it is
+        if protocol.name != "wav2lip-filelist":  # the whole speech for filelists, as the official script muxes it
+            speech = speech[: p.n_frames * media.SAMPLES_PER_FRAME]
+        media.write_wav(out / "speech" / f"{pid}.wav", speech)
+        lines.append({"pair_id": pid, "target_clip": p.target, "speech_clip": p.audio_from, "ref_frame": p.ref_frame,
+                      "n_frames": p.n_frames, "fps": media.FPS, "width": frames.shape[2], "height": frames.shape[1],
+                      "target_video": f"targets/{pid}.mkv", "speech_wav": f"speech/{pid}.wav",
+                      "output": f"{pid}.mkv"})
+    with open(out / "pairs.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(lines)
+    pairs = [[p.target, p.audio_from, p.ref_frame] for p in plan.pairs]
+    task = {"task_version": TASK_VERSION, "protocol": {"name": protocol.name, "version": protocol.version,
+                                                       "length_rule": protocol.length_rule},
+            "seed": seed, "split": split, "limit": limit, "shards_digest": index.digest(),
+            "datasets": sorted({c["dataset"] for c in index.light.values()}),
+            "pairs_sha256": results.pairs_digest(pairs), "pairs": pairs,
+            "skipped": plan.skipped, "ref_frame": "index into the target video; -1: each frame is its own "
+                                                       "identity input (wav2lip-filelist)",
+            "output": OUTPUT_SPEC}
+    if filelist:
+        task["filelist"] = {"path": str(filelist), "sha256": hashlib.sha256(filelist.read_bytes()).hexdigest()}
+    (out / "task.json").write_text(json.dumps(task, indent=1) + "\n")
+    echo(f"task: {len(lines)} pairs ({protocol.name} v{protocol.version}, seed {seed}) -> {out}")
+    return out
+
+
+def read_task(folder: Path) -> dict:
+    try:
+        task = json.loads((folder / "task.json").read_text())
+        with open(folder / "pairs.csv", newline="") as f:
+            task["lines"] = list(csv.DictReader(f))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LsbenchError(f"{folder}: not a task folder from `lsbench pairs` ({exc})") from None
+    if task.get("task_version") != TASK_VERSION:
+        raise LsbenchError(f"{folder}: task version {task.get('task_version')!r}, this lsbench reads {TASK_VERSION}")
+    return task
+
+
+class ExternalModel(LipSyncModel):
+    """A folder of videos generated outside lsbench, presented through the one model interface:
+    generate() returns the submitted frames and audio after checking them against the pair."""
+
+    name = "external"
+    needs = ()
+    audio_from_generation = True
+    full_frame = "the submitted video's frames"
+
+    def __init__(self, folder: Path, display_name: str, pair_ids: Dict[str, str], url: str = "",
+                 weights_sha256: str = ""):
+        super().__init__("cpu")
+        if not folder.is_dir():
+            raise LsbenchError(f"{folder}: submission folder not found")
+        self.folder, self.display_name, self.pair_ids = folder, display_name, pair_ids
+        self.url, self.weights_sha256 = url, weights_sha256
+
+    def provenance(self) -> Dict[str, dict]:
+        return {"submission": {"file": self.folder.name, "path": str(self.folder), "sha256": self.weights_sha256,
+                               "state": "unverified", "official": False,
+                               "why": "external weights run outside lsbench: it cannot verify them"}}
+
+    def _file(self, pid: str) -> Path:
+        for ext in VIDEO_EXTS:
+            if (self.folder / f"{pid}{ext}").is_file():
+                return self.folder / f"{pid}{ext}"
+        raise SubmissionError("missing_file", f"{self.folder / (pid + '.mkv')}: no file for pair {pid}")
+
+    def generate(self, pair: Pair) -> Generation:
+        pid = self.pair_ids[pair.clip_id]
+        path = self._file(pid)
+        n, (h, w) = len(pair.source), pair.source.shape[1:3]
+        try:
+            info = media.probe(path)
+        except MediaError as exc:
+            raise SubmissionError("unreadable", str(exc)) from None
+        if not info.has_video:
+            raise SubmissionError("unreadable", f"{path}: no video stream")
+        if abs(info.fps - media.FPS) > 1e-3:
+            raise SubmissionError("wrong_fps", f"{path}: {info.fps:g} fps, the task asks for {media.FPS}")
+        if (info.width, info.height) != (w, h):
+            raise SubmissionError("wrong_size", f"{path}: {info.width}x{info.height}, its target is {w}x{h}")
+        if not info.has_audio:
+            raise SubmissionError("silent", f"{path}: no audio stream")
+        try:
+            frames, audio = media.read_clip(path, info=info)
+        except MediaError as exc:
+            raise SubmissionError("unreadable", str(exc)) from None
+        if len(frames) != n:
+            raise SubmissionError("wrong_frame_count", f"{path}: {len(frames)} frames, the pair needs {n}")
+        if not np.any(audio):
+            raise SubmissionError("silent", f"{path}: every audio sample is zero")
+        want = n * media.SAMPLES_PER_FRAME
+        if abs(len(audio) - want) > media.SAMPLES_PER_FRAME:
+            raise SubmissionError("wrong_audio_length", f"{path}: {len(audio)} audio samples, the pair's speech has "
+                                                        f"{want} (+-{media.SAMPLES_PER_FRAME})")
+        return Generation(frames, audio, {"submitted": path.name, "codec": f"{info.video_codec}/{info.audio_codec}"})
+
+    def full_frames(self, pair: Pair, gen: Generation, boxes: np.ndarray) -> np.ndarray:
+        return gen.frames
+
+
+def task_pairs(task: dict) -> List[list]:
+    return [list(p) for p in task["pairs"]]
