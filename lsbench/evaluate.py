@@ -442,7 +442,7 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
     else:
         kept = [json.dumps({"config": asdict(config)})] + [json.dumps(results.jsonable(r)) for r in done.values()]
         partial.write_text("\n".join(kept) + "\n")  # error rows and cut lines go; their clips are scored again
-    if route != lse_route:
+    if route != lse_route and any(m.kind == "video" for m in metric_objs):
         echo(f"LSE route: {route} (datasets {', '.join(datasets)}; --lse-route to override)")
     videos_dir = path.with_suffix("")
     todo = [p for p in pairs if p.target not in done]
