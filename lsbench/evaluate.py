@@ -317,6 +317,15 @@ def own_audio_plan(pairs: List[PairSpec], light: Dict[str, dict]) -> List[PairSp
                      int(light[p.target]["n_frames"]), "none") for p in pairs]
 
 
+def plan_pairs(protocol, index: ShardIndex, seed: int, limit: Optional[int] = None,
+               whole_clip_own_audio: bool = False):
+    """The protocol's plan over the whole split, then its first `limit` pairs: a pair (partner,
+    reference frame, length) never depends on --limit. Returns (plan, pairs)."""
+    plan = protocol.plan([{"clip_id": k, "n_frames": c["n_frames"]} for k, c in index.light.items()], seed)
+    pairs = plan.pairs[:limit] if limit else plan.pairs
+    return plan, own_audio_plan(pairs, index.light) if whole_clip_own_audio else pairs
+
+
 @dataclass
 class RunConfig:
     """What a run's rows depend on: a resumed run must match it field for field."""
@@ -390,7 +399,7 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
 
     t0 = time.time()
     device = pick_device(device)
-    index = ShardIndex.open(data, split, limit)
+    index = ShardIndex.open(data, split)
     light = index.light
     if generated is not None and task is not None:
         from .external import read_task
@@ -408,17 +417,20 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
 
         plan = Plan([PairSpec(line["target_clip"], line["speech_clip"], int(line["ref_frame"]), int(line["n_frames"]))
                      for line in spec["lines"]], dict(spec.get("skipped", {})))
+        pairs = plan.pairs
     else:
         protocol = make_protocol(protocol_name, filelist)
-        plan = protocol.plan([{"clip_id": k, "n_frames": c["n_frames"]} for k, c in light.items()], seed)
+        plan, pairs = plan_pairs(protocol, index, seed, limit)
     if generated is not None:
         from .external import ExternalModel
 
-        model = ExternalModel(generated, model_name, {p.target: f"{i:05d}" for i, p in enumerate(plan.pairs)}, url,
+        model = ExternalModel(generated, model_name, {p.target: f"{i:05d}" for i, p in enumerate(pairs)}, url,
                               weights_sha256)
     else:
         model = make_model(model_name, device, weights_path)
-    pairs = own_audio_plan(plan.pairs, light) if model.whole_clip_own_audio else plan.pairs
+    if model.whole_clip_own_audio:
+        pairs = own_audio_plan(pairs, light)
+    light = {p.target: light[p.target] for p in pairs} or light  # the clips this run scores
     datasets = sorted({c["dataset"] for c in light.values()})
     route = pick_route(datasets, lse_route)
     chosen = metric_names(protocol, metrics)

@@ -77,15 +77,15 @@ def export_task(data: Path, protocol_name: str, out: Path, split: Optional[str] 
     from tqdm import tqdm
 
     from . import fullframe, results
-    from .evaluate import ROW_COLUMNS, make_protocol
+    from .evaluate import ROW_COLUMNS, make_protocol, plan_pairs
     from .shards import ShardIndex, pcm16_to_float
 
     protocol = make_protocol(protocol_name, filelist)
-    index = ShardIndex.open(data, split, limit)
-    plan = protocol.plan([{"clip_id": k, "n_frames": c["n_frames"]} for k, c in index.light.items()], seed)
+    index = ShardIndex.open(data, split)
+    plan, chosen = plan_pairs(protocol, index, seed, limit)
     out.mkdir(parents=True, exist_ok=True)
     lines = []
-    for i, p in enumerate(tqdm(plan.pairs, desc="export pairs", unit="pair", disable=not progress)):
+    for i, p in enumerate(tqdm(chosen, desc="export pairs", unit="pair", disable=not progress)):
         pid = f"{i:05d}"
         row = index.row(p.target, ROW_COLUMNS)
         frames, _ = fullframe.source_frames(row, p.n_frames)
@@ -103,7 +103,7 @@ def export_task(data: Path, protocol_name: str, out: Path, split: Optional[str] 
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(lines)
-    pairs = [[p.target, p.audio_from, p.ref_frame] for p in plan.pairs]
+    pairs = [[p.target, p.audio_from, p.ref_frame] for p in chosen]
     task = {"task_version": TASK_VERSION, "protocol": {"name": protocol.name, "version": protocol.version,
                                                        "length_rule": protocol.length_rule},
             "seed": seed, "split": split, "limit": limit, "shards_digest": index.digest(),

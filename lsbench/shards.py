@@ -31,7 +31,7 @@ class ShardIndex:
     light: Dict[str, dict] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, data: "str | Path", split: Optional[str] = None, limit: Optional[int] = None) -> "ShardIndex":
+    def open(cls, data: "str | Path", split: Optional[str] = None) -> "ShardIndex":
         from .data import shard_files
 
         try:
@@ -49,9 +49,7 @@ class ShardIndex:
                         idx.light[row["clip_id"]] = row
         if not idx.light:
             raise LsbenchError(f"{data}: no clips" + (f" in split {split!r}" if split else "") + " in the shards")
-        keep = sorted(idx.light)[:limit] if limit else sorted(idx.light)
-        idx.light = {k: idx.light[k] for k in keep}
-        idx.where = {k: idx.where[k] for k in keep}
+        idx.light = {k: idx.light[k] for k in sorted(idx.light)}  # clip-id order: plans never follow file order
         return idx
 
     def digest(self) -> str:

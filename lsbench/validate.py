@@ -98,7 +98,7 @@ def _replan(doc: dict, data: Optional[Path]) -> List[str]:
     """The pair list the protocol makes for this seed from the shards, when they can be found."""
     import hashlib
 
-    from .evaluate import make_protocol, own_audio_plan
+    from .evaluate import make_protocol, plan_pairs
     from .shards import ShardIndex
 
     ds, proto = doc["dataset"], doc["protocol"]
@@ -109,14 +109,13 @@ def _replan(doc: dict, data: Optional[Path]) -> List[str]:
     if filelist is not None and hashlib.sha256(filelist.read_bytes()).hexdigest() != proto["filelist"]["sha256"]:
         return [f"the filelist {filelist} is not the one this file was scored with (sha-256 differs)"]
     try:
-        index = ShardIndex.open(folder, ds.get("split"), proto.get("limit"))
+        index = ShardIndex.open(folder, ds.get("split"))
     except LsbenchError:
         return []
     if ds.get("shards_digest") and index.digest() != ds["shards_digest"]:
         return [f"the shards at {folder} are not the ones this file was scored on (digest differs)"]
-    plan = make_protocol(proto["name"], filelist).plan(
-        [{"clip_id": k, "n_frames": c["n_frames"]} for k, c in index.light.items()], proto["seed"])
-    pairs = own_audio_plan(plan.pairs, index.light) if proto.get("whole_clip_own_audio") else plan.pairs
+    _, pairs = plan_pairs(make_protocol(proto["name"], filelist), index, proto["seed"], proto.get("limit"),
+                          bool(proto.get("whole_clip_own_audio")))
     if [[p.target, p.audio_from, p.ref_frame] for p in pairs] != [list(p) for p in proto["pairs"]]:
         return [f"protocol.pairs is not the {proto['name']} plan of seed {proto['seed']} for these shards"]
     return []
