@@ -49,7 +49,7 @@ PIPELINE_CLIPS = [  # full frames, as generated videos are
     ("face_1_30fps", "videoretalking/face_1.mp4", 1.0, 3.0),
     ("face_3", "videoretalking/face_3.mp4", 0.0, 3.0),
     ("hdtf", "hdtf_sadtalker/WDA_AlexandriaOcasioCortez_000.mp4", 2.0, 3.0),
-    ("syncnet_example", "syncnet_example/video.avi", 0.5, 3.0),
+    ("face_2", "videoretalking/face_2.mp4", 1.0, 3.0),
 ]
 MIN_TRACK = 50  # both sides (run_pipeline's 100 needs clips over 4 s; syncnet-python 0.2.3's default is 50)
 
@@ -103,12 +103,24 @@ def official_whole_frame(net, video: Path, tmp: Path) -> dict:
     mdist = torch.mean(torch.stack(dists, 1), 1)
     minval, minidx = torch.min(mdist, 0)
     return {"offset": int(15 - minidx), "conf": float(torch.median(mdist) - minval), "dist": float(minval),
-            "windows": lastframe, "frames": len(images), "samples": len(audio)}
+            "mdist": mdist.numpy(), "windows": lastframe, "frames": len(images), "samples": len(audio)}
+
+
+class Spy:
+    """Wraps a callable and keeps what it returned: the whole distance curve behind a route's three numbers."""
+
+    def __init__(self, fn):
+        self.fn, self.returned = fn, []
+
+    def __call__(self, *a, **k):
+        out = self.fn(*a, **k)
+        self.returned.append(out)
+        return out
 
 
 @pytest.mark.parametrize("name,src,start,seconds,side", WHOLE_FRAME_CLIPS, ids=[c[0] for c in WHOLE_FRAME_CLIPS])
 def test_whole_frame_route_equals_wav2lips_evaluate(name, src, start, seconds, side, tmp_path, reference_net,
-                                                    syncnet_scorer):
+                                                    syncnet_scorer, monkeypatch):
     clip = tmp_path / f"{name}.mp4"
     if side:
         cut(MEDIA / src, clip, start, seconds, side)
@@ -117,6 +129,8 @@ def test_whole_frame_route_equals_wav2lips_evaluate(name, src, start, seconds, s
     ref = official_whole_frame(reference_net, clip, tmp_path / "official")
     work = tmp_path / "work"
     work.mkdir()
+    spy = Spy(syncnet_scorer.score)
+    monkeypatch.setattr(syncnet_scorer, "score", spy)
     ours = score_whole_frame(clip, syncnet_scorer, work_dir=work)
     assert list(work.iterdir()) == []  # the temporary folder is gone
     assert ours.status == "ok" and ours.route == WHOLE_FRAME, ours.reason
@@ -125,6 +139,8 @@ def test_whole_frame_route_equals_wav2lips_evaluate(name, src, start, seconds, s
     assert ours.offset == ref["offset"]
     assert abs(ours.lse_c - ref["conf"]) <= LSE_C_TOL, (ours.lse_c, ref["conf"])
     assert abs(ours.lse_d - ref["dist"]) <= LSE_D_TOL, (ours.lse_d, ref["dist"])
+    # all 31 shifts agree, not only the minimum (procedural weights often put it at the edge, +-15)
+    np.testing.assert_allclose(spy.returned[0].mdist, ref["mdist"], atol=LSE_D_TOL, rtol=0)
 
 
 @pytest.fixture(scope="module")
@@ -139,11 +155,20 @@ def reference_pipeline(procedural_weights):
 
 @pytest.mark.parametrize("name,src,start,seconds", PIPELINE_CLIPS, ids=[c[0] for c in PIPELINE_CLIPS])
 def test_pipeline_route_equals_syncnet_pipeline(name, src, start, seconds, tmp_path, reference_pipeline,
-                                                syncnet_scorer):
+                                                syncnet_scorer, monkeypatch):
+    import importlib
+
+    import torch
+
+    official = importlib.import_module("syncnet_python.SyncNetInstance")  # the module (the package's name is the class)
+
     clip = full_frame_excerpt(MEDIA / src, tmp_path / f"{name}.mp4", start, seconds)
     recorded = RecordedDetections(DlibCascadeDetector())
     work = tmp_path / "work"
     work.mkdir()
+    our_curves, official_curves = Spy(syncnet_scorer.score), Spy(official.calc_pdist)
+    monkeypatch.setattr(syncnet_scorer, "score", our_curves)
+    monkeypatch.setattr(official, "calc_pdist", official_curves)
     ours = score_pipeline(clip, syncnet_scorer, recorded, min_track=MIN_TRACK, work_dir=work)
     assert list(work.iterdir()) == []
     assert ours.status == "ok" and ours.route == PIPELINE, ours.reason
@@ -161,6 +186,9 @@ def test_pipeline_route_equals_syncnet_pipeline(name, src, start, seconds, tmp_p
         assert track.offset == offset
         assert abs(track.lse_c - conf) <= LSE_C_TOL, (track.lse_c, conf)
         assert abs(track.lse_d - dist) <= LSE_D_TOL, (track.lse_d, dist)
+    for res, dists in zip(our_curves.returned, official_curves.returned):  # every shift of every track
+        np.testing.assert_allclose(res.mdist, torch.stack(dists, 1).mean(1).numpy(), atol=LSE_D_TOL, rtol=0)
+    assert len(our_curves.returned) == len(official_curves.returned) == len(ours.tracks)
     if len(ours.tracks) == 1:
         assert (ours.offset, ours.lse_c, ours.lse_d) == (ours.tracks[0].offset, ours.tracks[0].lse_c, ours.tracks[0].lse_d)
 
