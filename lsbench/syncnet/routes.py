@@ -13,6 +13,7 @@ syncnet_python's evaluate within the `syncnet` pack's tolerances).
   python_speech_features' defaults on the raw int16 samples. Windows: ``min(frames,
   floor(samples / 640)) - 5``, exactly SyncNetScorer's count (``audio.syncnet_num_windows``);
   vshift 15. The script's batch of 20 windows does not change a number (eval-mode BatchNorm).
+  The script assumes 25 fps and resamples nothing; neither does this route (lsbench writes 25 fps).
   The split's figure is the plain mean over videos, as the script prints it.
 * ``pipeline`` -- syncnet_python's ``run_pipeline.py`` then Wav2Lip's
   ``calculate_scores_real_videos.py`` (the "real videos" tables); see ``routes_pipeline``.
