@@ -1,15 +1,17 @@
-"""Shared by the benchmark scripts: procedural checkpoints, time spent inside chosen methods, and syncnet-python's
-pipeline run quietly and timed."""
+"""Shared by the benchmark scripts and the reference tests: procedural checkpoints, time spent inside chosen methods,
+syncnet-python's pipeline run quietly and timed, and face boxes recorded on one side and replayed into syncnet-python's
+S3FD on the other (procedural S3FD weights find only noise)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 SHARED = Path(os.environ.get("LSBENCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
@@ -68,3 +70,73 @@ def run_pipeline(pipe, video: Path, work: Path) -> Tuple[float, List[int], List[
         seconds = time.perf_counter() - t0
     shutil.rmtree(work, ignore_errors=True)
     return seconds, [int(o) for o in offsets], [float(c) for c in confs]
+
+
+def frame_digest(image) -> str:
+    """sha-1 of a frame's pixels and shape: tells whether two pipelines handed their detectors the same frame."""
+    import numpy as np
+
+    a = np.ascontiguousarray(image)
+    return hashlib.sha1(a.tobytes() + str(a.shape).encode()).hexdigest()
+
+
+class RecordedDetections:
+    """An lsbench detector that answers with `detector`'s boxes and records them, with a digest of each frame it was
+    given, in call order: what ReplayedDetections.load hands syncnet-python's S3FD afterwards."""
+
+    name = "recorded"
+
+    def __init__(self, detector) -> None:
+        self.detector = detector
+        self.boxes: list = []
+        self.digests: List[str] = []
+
+    def detect(self, frames) -> list:
+        found = self.detector.detect(frames)
+        self.boxes += [b.copy() for b in found]
+        self.digests += [frame_digest(f) for f in frames]
+        return found
+
+
+class ReplayedDetections:
+    """syncnet-python's S3FD.detect_faces replaced by answers given beforehand, one per call in frame order: boxes found
+    by lsbench's weight-free detector, because procedural S3FD weights only find noise. With run_s3fd the shipped
+    detect_faces still runs on every frame (its cost paid and timed, for the benchmark); digests from load() make each
+    call check that it is shown the very frame the boxes were found on (mismatches counts the others)."""
+
+    def __init__(self, s3fd, detector=None, run_s3fd: bool = True) -> None:
+        self.original, self.detector, self.run_s3fd = s3fd.detect_faces, detector, run_s3fd
+        self.boxes: list = []
+        self.digests: Optional[List[str]] = None
+        self.calls, self.mismatches, self.seconds = 0, 0, 0.0
+        self.net_time = Timer()
+        self.net_time.wrap(s3fd.net, "forward")
+        s3fd.detect_faces = self
+
+    def prepare(self, frames) -> None:
+        """Boxes from `detector.detect_one` on each frame, score 0.99."""
+        import numpy as np
+
+        found = [self.detector.detect_one(f) for f in frames]
+        self.load([np.column_stack([b[:, :4], np.full(len(b), 0.99)]) if len(b) else np.zeros((0, 5)) for b in found])
+
+    def load(self, boxes: list, digests: Optional[List[str]] = None) -> None:
+        self.boxes, self.digests = list(boxes), digests
+        self.calls = self.mismatches = 0
+
+    def __call__(self, image, conf_th=0.8, scales=(1,)):
+        import numpy as np
+
+        if self.run_s3fd:
+            t0 = time.perf_counter()
+            self.original(image, conf_th=conf_th, scales=list(scales))
+            self.seconds += time.perf_counter() - t0
+        if self.digests is not None and (self.calls >= len(self.digests) or frame_digest(image) != self.digests[self.calls]):
+            self.mismatches += 1
+        boxes = self.boxes[self.calls] if self.calls < len(self.boxes) else np.zeros((0, 5))
+        self.calls += 1
+        return boxes
+
+    def post_seconds(self) -> float:
+        """Time inside detect_faces outside S3FD's forward pass: its box decoding and NMS."""
+        return self.seconds - self.net_time.seconds

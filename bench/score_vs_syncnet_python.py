@@ -35,45 +35,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import SHARED, Timer, materialise, run_pipeline  # bench/ is on sys.path when a script runs
+from harness import SHARED, ReplayedDetections, Timer, materialise, run_pipeline  # bench/ is on sys.path when a script runs
 
 # multiply-accumulates per 5-frame window (224x224 lips, 13x20 MFCC), counted layer by layer from the model
 LIP_GMAC = (96 * 109 * 109 * 15 * 49 + 256 * 26 * 26 * 96 * 25 + 3 * 256 * 13 * 13 * 256 * 9 + 512 * 256 * 36) / 1e9
 AUD_GMAC = (64 * 260 * 9 + 192 * 260 * 64 * 9 + 99 * (384 * 192 + 256 * 384 + 256 * 256) * 9 + 512 * 256 * 20) / 1e9
-
-
-class ReplayedDetections:
-    """S3FD's detect_faces as shipped (cost paid and timed), answering with boxes found beforehand by lsbench's
-    weight-free detector, because procedural S3FD weights only find noise."""
-
-    def __init__(self, s3fd, detector) -> None:
-        self.original, self.detector = s3fd.detect_faces, detector
-        self.boxes: list = []
-        self.calls, self.seconds = 0, 0.0
-        self.net_time = Timer()
-        self.net_time.wrap(s3fd.net, "forward")
-        s3fd.detect_faces = self
-
-    def prepare(self, frames) -> None:
-        import numpy as np
-
-        found = [self.detector.detect_one(f) for f in frames]
-        self.boxes = [np.column_stack([b[:, :4], np.full(len(b), 0.99)]) if len(b) else np.zeros((0, 5)) for b in found]
-        self.calls = 0
-
-    def __call__(self, image, conf_th=0.8, scales=(1,)):
-        import numpy as np
-
-        t0 = time.perf_counter()
-        self.original(image, conf_th=conf_th, scales=list(scales))
-        self.seconds += time.perf_counter() - t0
-        boxes = self.boxes[self.calls] if self.calls < len(self.boxes) else np.zeros((0, 5))
-        self.calls += 1
-        return boxes
-
-    def post_seconds(self) -> float:
-        """Time inside detect_faces outside S3FD's forward pass: its box decoding and NMS."""
-        return self.seconds - self.net_time.seconds
 
 
 def main() -> int:
