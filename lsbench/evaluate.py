@@ -69,7 +69,9 @@ class Settings:
 
 def _is_environment_failure(exc: BaseException) -> bool:
     """A failure of the machine, not of the clip: stop the run (nothing is recorded, so a resume retries)."""
-    if isinstance(exc, MemoryError):
+    from .syncnet.routes import EnvironmentFailure
+
+    if isinstance(exc, (MemoryError, EnvironmentFailure)):
         return True
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.ENOMEM):
         return True

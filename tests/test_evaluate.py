@@ -88,16 +88,27 @@ def test_pairing_is_seeded_never_self_and_counted():
 
 
 def test_random_reference_results_and_lse_flagged_non_official(synthetic_shards, tmp_path, weights_dir):
-    doc = run("ground-truth", synthetic_shards, tmp_path, protocol="random-reference", seed=7, save_videos=1)
-    assert doc["protocol"] == {**doc["protocol"], "name": "random-reference", "version": 1, "seed": 7}
+    doc = run("static-frame", synthetic_shards, tmp_path, protocol="random-reference", seed=7, save_videos=1,
+              lse_route="whole-frame")  # face-centred synthetic clips
+    assert doc["protocol"] == {**doc["protocol"], "name": "random-reference", "version": 2, "seed": 7}
     assert len(doc["protocol"]["pairs"]) == 3 and all(t != a for t, a, _ in doc["protocol"]["pairs"])
     assert doc["official_weights"] is False and doc["weights"]["syncnet"]["official"] is False
+    assert doc["weights"]["syncnet"]["state"] == "procedural"
     assert {"lse_d", "lse_c", "energy_sync"} <= set(doc["aggregates"])
+    assert doc["lse_route"] == {**doc["lse_route"], "name": "whole-frame", "chosen": "override"}
+    assert all(r["lse_route"] == "whole-frame" for r in doc["rows"])
     lo, hi = doc["aggregates"]["lse_d"]["ci95"]
     assert lo <= doc["aggregates"]["lse_d"]["mean"] <= hi
-    assert doc["metrics"]["skipped"]["fid"].startswith("not built yet")
+    assert "pt_inception-2015-12-05-6726825d.pth" in doc["metrics"]["skipped"]["fid"]  # its weights are absent
     assert (tmp_path / doc["rows"][0]["video"]).is_file()
     assert doc["counts"]["scored"] + doc["counts"]["failed"] + sum(doc["counts"]["skipped"].values()) == 3
+    # by dataset, "synthetic" takes the pipeline route, whose tracks need more than 100 frames (run_pipeline.py):
+    # 3 s clips have no LSE there, and say why instead of counting as zeros
+    piped = run("static-frame", synthetic_shards, tmp_path / "p", protocol="random-reference", seed=7,
+                metrics=["lse"])
+    agg = piped["aggregates"]["lse_c"]
+    assert piped["lse_route"]["name"] == "pipeline" and agg["mean"] is None and agg["n_undefined"] == 3
+    assert all(r["metrics"]["lse_c"] is None and r["undefined"]["lse_c"] for r in piped["rows"])
 
 
 def test_wrong_schema_version_is_refused(synthetic_shards, tmp_path):
@@ -114,10 +125,12 @@ def test_wrong_schema_version_is_refused(synthetic_shards, tmp_path):
 def test_resume_keeps_scored_clips(synthetic_shards, tmp_path):
     path = evaluate("ground-truth", synthetic_shards, "reconstruction", "test", out=tmp_path, progress=False,
                     echo=lambda s: None)
-    first = results.load(path)["rows"]
+    doc = results.load(path)
+    first = doc["rows"]
     partial = path.with_suffix(".partial.jsonl")
     marked = dict(first[0], notes={"marker": "kept"})
-    partial.write_text(json.dumps(marked) + "\n" + '{"clip_id": "cut by a ki')  # a half-written line
+    header = json.dumps({"config": doc["run"]["config"]})
+    partial.write_text(header + "\n" + json.dumps(marked) + "\n" + '{"clip_id": "cut by a ki')  # a half-written line
     path.unlink()
     rows = results.load(evaluate("ground-truth", synthetic_shards, "reconstruction", "test", out=tmp_path,
                                  progress=False, resume=True, echo=lambda s: None))["rows"]
@@ -150,17 +163,17 @@ def test_sigkilled_evaluate_resumes_without_rescoring(real_shards, tmp_path, wei
     partial = tmp_path / "wav2lip__random-reference__lrs2-test__seed0.partial.jsonl"
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     for _ in range(1200):
-        if partial.exists() and partial.read_text().count("\n") >= 1:
+        if partial.exists() and partial.read_text().count("\n") >= 2:  # the configuration line, then a row
             break
         time.sleep(0.05)
     assert proc.poll() is None, "evaluate finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     lines = partial.read_text().splitlines()
-    assert len(lines) == 1
-    kept = json.loads(lines[0])
+    assert len(lines) == 2 and "config" in json.loads(lines[0])
+    kept = json.loads(lines[1])
     kept["notes"] = {"marker": "scored before the kill"}
-    partial.write_text(json.dumps(kept) + "\n")
+    partial.write_text(lines[0] + "\n" + json.dumps(kept) + "\n")
     p = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
     assert "resuming: 1 clips already scored" in p.stdout

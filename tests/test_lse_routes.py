@@ -252,3 +252,21 @@ def test_a_missing_ffmpeg_stops_the_run(bad_inputs, syncnet_scorer, tmp_path, mo
     for route in (WHOLE_FRAME, PIPELINE):
         with pytest.raises(EnvironmentFailure, match="ffmpeg is not installed"):
             score_route(route, bad_inputs / "five_frames.mp4", syncnet_scorer, detector=DlibHOGDetector())
+
+
+def test_evaluate_scores_its_generated_mp4_by_the_official_whole_frame_route(real_shards, tmp_path, weights_dir,
+                                                                              reference_net):
+    """The mp4 `lsbench evaluate` writes for a model (Wav2Lip, procedural weights, LRS2 layout) scored by
+    Wav2Lip's calculate_scores_LRS steps with syncnet-python's own model and calc_pdist: the row's
+    whole-frame LSE is the official number for that very file."""
+    from lsbench import results
+    from lsbench.evaluate import evaluate
+
+    doc = results.load(evaluate("wav2lip", real_shards, "random-reference", "test", out=tmp_path, save_videos=2,
+                                metrics=["lse"], device="cpu", progress=False, echo=lambda s: None))
+    assert doc["lse_route"]["name"] == "whole-frame"  # LRS2: the route of Wav2Lip's LRS2 tables
+    for i, row in enumerate(doc["rows"]):
+        ref = official_whole_frame(reference_net, tmp_path / row["video"], tmp_path / f"official{i}")
+        m = row["metrics"]
+        assert m["lse_offset"] == ref["offset"]
+        assert abs(m["lse_c"] - ref["conf"]) <= LSE_C_TOL and abs(m["lse_d"] - ref["dist"]) <= LSE_D_TOL
