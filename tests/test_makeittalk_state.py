@@ -105,3 +105,30 @@ def test_other_native_stages_do_not_depend_on_call_order(stage):
     fn(inputs[1])
     fn(inputs[1])
     assert np.array_equal(fn(inputs[0]), first)
+
+
+@pytest.mark.parametrize("module", ["resemblyzer", "webrtcvad", "pysptk", "pydub"])
+def test_a_missing_dependency_is_one_line_naming_the_install_command(module, monkeypatch, tmp_path):
+    """An install that lost one of MakeItTalk's packages gets one line with the pinned install
+    command, not a traceback: from evaluate (before any clip) and from the conformance calls."""
+    from click.testing import CliRunner
+
+    from lsbench.cli import cli
+    from lsbench.conformance import calls_makeittalk
+    from lsbench.errors import LsbenchError
+    from lsbench.models.makeittalk_audio import install_command
+
+    pinned = {"resemblyzer": "resemblyzer==0.1.4", "pysptk": "pysptk==1.0.1", "pydub": "pydub==0.25.1",
+              "webrtcvad": "webrtcvad>=2.0.10"}[module]  # pyproject.toml's pins; webrtcvad: Resemblyzer's requirement
+    assert install_command(module) in (f"pip install '{pinned}'", f"pip install {module}")  # the latter: lsbench not installed
+    message = (f"MakeItTalk needs the Python package {module!r}, which is not installed (an lsbench dependency): "
+               f"{install_command(module)}")
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` now raises ImportError
+    r = CliRunner().invoke(cli, ["evaluate", "--model", "makeittalk", "--data", str(tmp_path), "--out", str(tmp_path)])
+    assert r.exit_code == 1 and [ln for ln in r.output.splitlines() if ln.strip()] == [f"lsbench: error: {message}"]
+    if module == "webrtcvad":  # imported once with resemblyzer, which may already be loaded in this process
+        return
+    call = {"resemblyzer": "speaker_embedding", "pysptk": "autovc_features", "pydub": "autovc_features"}[module]
+    with pytest.raises(LsbenchError) as err:
+        calls_makeittalk.CALLS[call]({"wav": SPEECH}, {}, None)
+    assert str(err.value) == message

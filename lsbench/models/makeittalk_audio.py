@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
+import re
 import sys
 import threading
 import types
@@ -30,14 +31,31 @@ from ..errors import LsbenchError
 
 SR = 16000
 SEGMENT = 16000 * 60  # MakeItTalk embeds 60 s segments and averages them
-INSTALL = "pip install 'lsbench[makeittalk]'"
-RUNTIME_MODULES = ("resemblyzer", "webrtcvad", "pysptk", "pydub")  # what MakeItTalk imports beyond the core
+RUNTIME_MODULES = ("resemblyzer", "webrtcvad", "pysptk", "pydub")  # MakeItTalk's own dependencies (pyproject)
+
+
+def install_command(module: str) -> str:
+    """`pip install '<requirement>'` with the pin lsbench (or Resemblyzer, for webrtcvad) declares."""
+    from importlib import metadata
+
+    for dist in ("lsbench", "resemblyzer"):
+        try:
+            reqs = metadata.requires(dist) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for req in reqs:
+            spec = req.split(";")[0].replace(" ", "")
+            name = re.match(r"[A-Za-z0-9._-]*", spec).group(0)
+            if name.lower().replace("_", "-") == module.lower() and "extra ==" not in req:
+                return f"pip install '{spec}'"
+    return f"pip install {module}"
 
 
 def raise_missing(module: str, exc: Optional[BaseException] = None) -> NoReturn:
     """One line naming the install command instead of a ModuleNotFoundError traceback."""
     missing = getattr(exc, "name", None) or module
-    raise LsbenchError(f"MakeItTalk needs the Python package {missing!r}, which is not installed: {INSTALL}") from None
+    raise LsbenchError(f"MakeItTalk needs the Python package {missing!r}, which is not installed "
+                       f"(an lsbench dependency): {install_command(missing)}") from None
 
 
 def check_runtime() -> None:
@@ -47,7 +65,25 @@ def check_runtime() -> None:
             raise_missing(name)
 
 
+def _ensure_pkg_resources() -> None:
+    """pysptk 1.0.1 (to locate its example wav) and webrtcvad 2.0.10 (for its __version__) import
+    pkg_resources, which setuptools 81+ and a bare venv no longer have. Where it is absent, a
+    stand-in with the two functions they call lets them import (neither is used by MakeItTalk)."""
+    try:
+        import pkg_resources  # noqa: F401
+        return
+    except ImportError:
+        pass
+    from importlib import metadata
+
+    shim = types.ModuleType("pkg_resources")
+    shim.resource_filename = lambda package, name: str(Path(sys.modules[package].__file__).parent / name)
+    shim.get_distribution = lambda name: types.SimpleNamespace(project_name=name, version=metadata.version(name))
+    sys.modules["pkg_resources"] = shim
+
+
 def _resemblyzer():
+    _ensure_pkg_resources()
     try:
         import resemblyzer
         from resemblyzer import hparams  # noqa: F401
@@ -110,14 +146,7 @@ def normalise_loudness(path: "str | Path", target_dbfs: float = -20.0) -> np.nda
 
 
 def _pysptk():
-    """pysptk 1.0.1 imports pkg_resources only to locate its example wav; setuptools 81+ no
-    longer ships it. A minimal stand-in lets the import succeed (RAPT never touches it)."""
-    try:
-        import pkg_resources  # noqa: F401
-    except ImportError:
-        shim = types.ModuleType("pkg_resources")
-        shim.resource_filename = lambda package, name: str(Path(sys.modules[package].__file__).parent / name)
-        sys.modules["pkg_resources"] = shim
+    _ensure_pkg_resources()
     try:
         from pysptk import sptk
     except ImportError as exc:
