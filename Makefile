@@ -17,8 +17,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/pip install -q -e '.[dev]'
 	# the reference implementation for tests and benchmarks; --no-deps: its torchvision pin would replace torch
 	$(BIN)/pip install -q --no-deps syncnet-python==0.2.3 scenedetect==0.6.7.1
-	# Resemblyzer ships the real speaker-encoder weights; --no-deps: it asks for webrtcvad (a C build), we install webrtcvad-wheels
-	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4
+	# face-alignment for MakeItTalk's 3-D portrait landmarks; --no-deps: it asks for opencv-python, which would overwrite
+	# the headless cv2 (its other needs are already here)
+	$(BIN)/pip install -q --no-deps face-alignment==1.5.0
 	touch $@
 
 # headless Chromium + its driver for the leaderboard's browser tests (Debian packages, same version)

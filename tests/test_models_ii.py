@@ -32,6 +32,9 @@ def test_portrait_plus_speech_gives_a_playable_25fps_mp4(model, portrait_shards,
         assert row["notes"]["fps_native"] == "62.5" and row["notes"]["fps_scored"] == "25"
         assert {"makeittalk_autovc", "makeittalk_content_branch", "makeittalk_speaker_branch",
                 "makeittalk_i2i"} <= set(doc["weights"])
+        # without face-alignment's files the portrait landmarks are dlib's: said per row, flagged in the weights
+        assert row["notes"]["portrait_landmarks"].startswith("dlib 2-D predictor (fallback, not the demo's")
+        assert doc["weights"]["makeittalk_portrait_landmarks"]["official"] is False
 
 
 def test_shipped_statistics_are_the_official_files():

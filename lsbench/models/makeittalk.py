@@ -1,8 +1,8 @@
 """MakeItTalk (Zhou et al., SIGGRAPH Asia 2020) behind the one model interface.
 
 From one portrait (the protocol's reference frame) and speech: 68 landmarks of the portrait
-(dlib's predictor; the demo uses face-alignment's 3-D landmarks, which download at run
-time, so depth is 0 here), normalised as the demo's norm_input_face does; the audio chain
+as the demo computes them (face-alignment's 3-D FAN on files from the weights manager, or
+dlib 2-D as a flagged fallback: makeittalk_portrait.py), normalised as norm_input_face does; the audio chain
 (AutoVC to the demo's target speaker, content and speaker branches) predicts landmark
 displacements at AutoVC's 62.5 frames per second; each is drawn as the demo draws its
 sketches and translated, with the portrait, by the 256x256 image-to-image network (tanh,
@@ -22,10 +22,12 @@ import numpy as np
 from .. import weights as W
 from ..weights import WeightSpec
 from .base import Generation, LipSyncModel, Pair
+from .makeittalk_portrait import WEIGHTS as PORTRAIT_WEIGHTS
+from .makeittalk_portrait import norm_input_face as norm_face
 
 _PAGE = "https://github.com/yzhou359/MakeItTalk#pre-trained-models"
 _NOTE = "The authors publish it on Google Drive, linked from the MakeItTalk README."
-WEIGHTS = [
+CHECKPOINTS = [
     WeightSpec(f"makeittalk_{part}", fname, _PAGE, None, None, "makeittalk", direct=False, note=_NOTE)
     for part, fname in [
         ("autovc", "ckpt_autovc.pth"),
@@ -34,6 +36,7 @@ WEIGHTS = [
         ("i2i", "ckpt_116_i2i_comb.pth"),
     ]
 ]
+WEIGHTS = CHECKPOINTS + PORTRAIT_WEIGHTS  # the portrait files are optional: without them dlib runs, flagged
 NATIVE_FPS = 16000 / 256  # AutoVC frames: 62.5 per second
 SIZE = 256
 TARGET_EMB = Path(__file__).parent / "data" / "makeittalk_obama_emb.txt"  # the demo's AutoVC target speaker
@@ -42,15 +45,6 @@ SKETCH = [  # (landmark range, closed, BGR colour) as the demo's vis_landmark_on
     (range(27, 36), False, (208, 224, 63)), (range(36, 42), True, (71, 99, 255)), (range(42, 48), True, (71, 99, 255)),
     (range(48, 60), True, (238, 130, 238)), (range(60, 68), True, (238, 130, 238)),
 ]
-
-
-def norm_face(pts: np.ndarray) -> "tuple[np.ndarray, float, np.ndarray]":
-    """(68,2) image landmarks -> (204,) the branches' face_id: centred between points 0 and 16,
-    scaled to a width of 1.6, mirrored; depth 0. Returns the scale and shift to undo it."""
-    scale = 1.6 / (pts[0, 0] - pts[16, 0])
-    shift = -0.5 * (pts[0] + pts[16])
-    xy = -((pts + shift) * scale)
-    return np.c_[xy, np.zeros(68)].astype(np.float32).reshape(-1), float(scale), shift
 
 
 def denorm_face(fl: np.ndarray, scale: float, shift: np.ndarray) -> np.ndarray:
@@ -99,12 +93,15 @@ class MakeItTalk(LipSyncModel):
     def __init__(self, device: str = "cpu", weights_dir: "str | Path | None" = None, batch_size: int = 8):
         import torch  # noqa: F401
 
+        from .makeittalk_audio import check_runtime
         from .makeittalk_chain import LandmarkChain
+        from .makeittalk_portrait import PortraitLandmarks
         from .makeittalk_net import (AutoVC, Audio2LandmarkContent, Audio2LandmarkSpeaker, ResUnetGenerator,
                                      load_container)
 
         super().__init__(device)
-        self.paths = {s.name: (Path(weights_dir) / s.filename if weights_dir else W.path(s)) for s in WEIGHTS}
+        check_runtime()
+        self.paths = {s.name: (Path(weights_dir) / s.filename if weights_dir else W.path(s)) for s in CHECKPOINTS}
         p = self.paths
         self.chain = LandmarkChain(
             load_container(p["makeittalk_autovc"], "model", AutoVC(), "MakeItTalk AutoVC checkpoint"),
@@ -116,18 +113,12 @@ class MakeItTalk(LipSyncModel):
         self.i2i.to(device)
         self.batch_size = batch_size
         self.target_emb = np.loadtxt(TARGET_EMB).astype(np.float32)
+        self.portrait = PortraitLandmarks(device, weights_dir)
 
     def provenance(self) -> Dict[str, dict]:
-        return {s.name: W.provenance(s, self.paths[s.name]) for s in WEIGHTS}
-
-    def portrait_landmarks(self, bgr256: np.ndarray) -> np.ndarray:
-        from ..landmarks import landmarks68
-
-        rgb = np.ascontiguousarray(bgr256[..., ::-1])
-        pts = landmarks68(rgb)
-        if pts is None:  # a tight face crop: the whole image is the face box
-            pts = landmarks68(rgb, (0, 0, rgb.shape[1] - 1, rgb.shape[0] - 1))
-        return pts
+        out = {s.name: W.provenance(s, self.paths[s.name]) for s in CHECKPOINTS}
+        out.update(self.portrait.provenance())
+        return out
 
     def landmark_track(self, audio: np.ndarray, face_id: np.ndarray) -> np.ndarray:
         """(N,204) normalised landmarks at 62.5 fps: face + content + speaker displacements."""
@@ -144,7 +135,8 @@ class MakeItTalk(LipSyncModel):
 
         ref = pair.reference[0] if pair.reference.ndim == 4 else pair.reference
         portrait = cv2.resize(np.ascontiguousarray(ref[..., ::-1]), (SIZE, SIZE))
-        face_id, scale, shift = norm_face(self.portrait_landmarks(portrait))
+        face = self.portrait(portrait)
+        face_id, scale, shift = norm_face(face.points)
         track = self.landmark_track(pair.audio, face_id)
         n = len(pair.target)
         pick = np.minimum(np.round(np.arange(n) * NATIVE_FPS / pair.fps).astype(int), len(track) - 1)
@@ -160,4 +152,5 @@ class MakeItTalk(LipSyncModel):
         frames = np.stack([cv2.resize(f, (w, h)) for f in out])[..., ::-1]
         return Generation(np.ascontiguousarray(frames), pair.audio,
                           {"fps_native": str(NATIVE_FPS), "fps_scored": str(pair.fps),
-                           "landmark_frames": str(len(track))})
+                           "landmark_frames": str(len(track)), "portrait_landmarks": self.portrait.describe(),
+                           "portrait_box": face.box})
