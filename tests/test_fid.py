@@ -185,6 +185,14 @@ def test_cli_prints_the_pack_score_and_save_stats_round_trips(fid_weights, net, 
     assert r.exit_code == 1 and "exists already" in r.output
 
 
+def test_cli_help_says_what_it_replaces():
+    r = CliRunner().invoke(cli, ["fid", "--help"])
+    text = " ".join(r.output.split())  # click wraps lines
+    assert r.exit_code == 0
+    assert "python -m pytorch_fid A B" in text and "--save-stats" in text and "--weights" in text
+    assert "fid" in CliRunner().invoke(cli, ["--help"]).output
+
+
 def test_cli_bad_inputs_are_one_line_errors(fid_weights, tmp_path, frames):
     a = PACK / "folders" / "a"
     empty = tmp_path / "empty"
