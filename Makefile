@@ -34,7 +34,7 @@ test: setup browser
 	$(BIN)/python -m pytest -q
 
 conformance: setup
-	$(BIN)/lsbench conformance $(addprefix ../shared/conformance/,syncnet s3fd audio wav2lip wav2lip_expert lipgan synctalkface makeittalk)
+	$(BIN)/lsbench conformance $(addprefix ../shared/conformance/,syncnet s3fd audio wav2lip wav2lip_expert lipgan synctalkface makeittalk fid)
 
 bench: setup
 	$(BIN)/python bench/score_vs_syncnet_python.py

@@ -54,10 +54,10 @@ def cli() -> None:
     \b
     Turn talking-face corpora into synchronised Parquet shards (preprocess), score lip-sync
     models under one protocol (evaluate), publish the scores (leaderboard). `score` rates the
-    audio-video sync of any video with SyncNet; `generate` lip-syncs a whole video with a bundled
-    model; `train` trains SyncTalkFace or the SyncNet expert; `conformance` proves the ports
-    equal to the official code; `weights` manages official checkpoints; `demo` runs on a
-    bundled clip.
+    audio-video sync of any video with SyncNet; `fid` is pytorch-fid's FID of two image folders;
+    `generate` lip-syncs a whole video with a bundled model; `train` trains SyncTalkFace or the
+    SyncNet expert; `conformance` proves the ports equal to the official code; `weights`
+    manages official checkpoints; `demo` runs on a bundled clip.
     """
 
 
@@ -483,6 +483,58 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
             click.echo(f"{r.track:>5}  {r.first_frame:>5}-{r.last_frame:<5}  {'ok':9}  {r.offset:>15d}  {r.lse_c:>26.3f}  {r.lse_d:>25.3f}")
         else:
             click.echo(f"{r.track:>5}  {r.first_frame:>5}-{r.last_frame:<5}  {r.status:9}  {r.reason}")
+
+
+# ----------------------------------------------------------------------------- fid
+@cli.command()
+@click.argument("path_a", type=click.Path(path_type=Path))
+@click.argument("path_b", type=click.Path(path_type=Path))
+@click.option("--batch-size", type=int, default=50, show_default=True, help="Images per Inception forward pass.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.")
+@click.option("--dims", type=int, default=2048, show_default=True,
+              help="Feature dimensionality; only 2048 (pool3, pytorch-fid's default) is ported.")
+@click.option("--save-stats", is_flag=True,
+              help="Write PATH_A's statistics (mu, sigma) to PATH_B (.npz) instead of scoring.")
+@click.option("--weights", "weights_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="pt_inception-2015-12-05-6726825d.pth to use (default: the managed file, sha-256 prefix checked).")
+def fid(path_a: Path, path_b: Path, batch_size: int, device: str, dims: int, save_stats: bool,
+        weights_file: Optional[Path]) -> None:
+    """Frechet Inception Distance between two image folders, as `python -m pytorch_fid A B`.
+
+    \b
+    A drop-in for pytorch-fid 0.3.0 (pool3 of its FID Inception, proven equal by the
+    `fid` conformance pack) without torchvision. Prints `FID:  <value>`; lower is closer.
+    PATH_A, PATH_B  folders of images (*.png, *.jpg, *.jpeg, *.bmp, *.pgm, *.ppm, *.tif,
+                    *.tiff, *.webp; lower-case, sorted by name, read as RGB), or .npz
+                    statistics written by --save-stats (this tool's or pytorch-fid's)
+    --save-stats    lsbench fid --save-stats FOLDER OUT.npz saves FOLDER's statistics
+    Weights: `lsbench weights fetch fid_inception`, or --weights FILE.
+    """
+    from .device import pick
+    from .fid import load_inception
+    from .fid import save_stats as save_fid_stats
+    from .fid import score_folders
+
+    if dims != 2048:
+        raise LsbenchError(f"--dims {dims}: only 2048 (pool3) is ported; pytorch-fid's 64/192/768-d blocks are not")
+    if batch_size < 1:
+        raise LsbenchError(f"--batch-size {batch_size}: must be at least 1")
+    dev = pick(device)
+    if save_stats:
+        if not path_a.is_dir():
+            raise LsbenchError(f"{path_a}: --save-stats needs a folder of images as the first path")
+        net = load_inception(weights_file, device=dev)
+        click.echo(f"Saving statistics for {path_a}")
+        out = save_fid_stats(path_a, path_b, batch_size=batch_size, device=dev, net=net)
+        click.echo(f"wrote {out}", err=True)
+        return
+    for p in (path_a, path_b):
+        if not p.exists():
+            raise LsbenchError(f"{p}: no such folder or statistics file")
+    needs_net = not (str(path_a).endswith(".npz") and str(path_b).endswith(".npz"))
+    net = load_inception(weights_file, device=dev) if needs_net else None
+    value = score_folders(path_a, path_b, batch_size=batch_size, device=dev, net=net)
+    click.echo(f"FID:  {value}")
 
 
 # ----------------------------------------------------------------------------- conformance

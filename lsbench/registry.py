@@ -162,3 +162,4 @@ CONFORMANCE_MODELS.register("wav2lip", "lsbench.conformance.calls_wav2lip:CALLS"
 CONFORMANCE_MODELS.register("lipgan", "lsbench.conformance.calls_lipgan:CALLS", "LipGAN (Keras .h5), both branches")
 CONFORMANCE_MODELS.register("makeittalk", "lsbench.conformance.calls_makeittalk:CALLS", "MakeItTalk modules and audio chain")
 CONFORMANCE_MODELS.register("synctalkface", "lsbench.conformance.calls_synctalkface:CALLS", "SyncTalkFace encoder, memory, decoder, losses")
+CONFORMANCE_MODELS.register("fid", "lsbench.conformance.calls_fid:CALLS", "FID Inception pool3, statistics, Frechet distance, folders")

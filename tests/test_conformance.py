@@ -14,7 +14,7 @@ from lsbench.cli import cli
 from lsbench.conformance import procedural
 from lsbench.conformance.judge import judge
 
-IMPLEMENTED = ["syncnet", "s3fd", "audio", "wav2lip", "wav2lip_expert", "lipgan", "synctalkface", "makeittalk"]
+IMPLEMENTED = ["syncnet", "s3fd", "audio", "wav2lip", "wav2lip_expert", "lipgan", "synctalkface", "makeittalk", "fid"]
 
 
 @pytest.mark.parametrize("pack", IMPLEMENTED)
