@@ -4,6 +4,21 @@ Search order for a file: ``$LSBENCH_WEIGHTS_DIR`` (a folder of files the user al
 has), then the cache ``$LSBENCH_HOME/weights``. Downloads go to a temporary name in the
 cache folder, are checked (size, sha-256) and only then renamed into place, so an
 interrupted or corrupt transfer never looks like a usable file.
+
+Every file has one provenance state (``provenance``), so a score can say whether it came
+from the authors' weights:
+
+- ``verified``: its sha-256 equals the published one, or starts with the prefix published
+  in the file name (pytorch-fid's ``...-6726825d.pth``);
+- ``pinned``: no hash is published; it equals the hash recorded when the file was first
+  downloaded from the official URL (trust on first use);
+- ``mirror``: anything else that no published or pinned hash vouches for: a download
+  through ``LSBENCH_MIRROR``, a file in ``LSBENCH_WEIGHTS_DIR`` or given by path;
+- ``procedural``: test weights, written with a ``<file>.procedural.json`` sidecar whose
+  sha-256 matches the file;
+- ``unverified``: weights lsbench never sees (external submissions).
+
+Only ``verified`` and ``pinned`` count as official.
 """
 
 from __future__ import annotations
@@ -22,6 +37,9 @@ from typing import Dict, Iterable, List, Optional
 from .errors import WeightsError
 
 CHUNK = 1 << 20
+OFFICIAL_STATES = ("verified", "pinned")
+STATES = OFFICIAL_STATES + ("mirror", "procedural", "unverified")
+SIDECAR_SUFFIX = ".procedural.json"
 
 
 @dataclass(frozen=True)
@@ -97,16 +115,23 @@ def lock_path() -> Path:
     return cache_dir() / "weights.lock.json"
 
 
-def _read_lock() -> Dict[str, str]:
+def _read_lock() -> Dict[str, dict]:
+    """filename -> {"sha256", "source" ("official" or "mirror"), "url"}. An entry that is a bare
+    hash string (lock files written before sources were recorded) came from the official URL:
+    mirrors were never pinned then."""
     try:
-        return json.loads(lock_path().read_text())
+        raw = json.loads(lock_path().read_text())
     except FileNotFoundError:
         return {}
     except json.JSONDecodeError as exc:
         raise WeightsError(f"{lock_path()}: lock file is not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise WeightsError(f"{lock_path()}: lock file is not a JSON object")
+    return {k: ({"sha256": v, "source": "official", "url": ""} if isinstance(v, str) else dict(v))
+            for k, v in raw.items()}
 
 
-def _write_lock(lock: Dict[str, str]) -> None:
+def _write_lock(lock: Dict[str, dict]) -> None:
     path = lock_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -122,8 +147,42 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def pinned_sha256(s: WeightSpec) -> Optional[str]:
+    """The hash recorded when s was first fetched from its official URL (None: never was)."""
+    rec = _read_lock().get(s.filename)
+    return rec.get("sha256") if rec and rec.get("source") == "official" else None
+
+
 def expected_sha256(s: WeightSpec) -> Optional[str]:
-    return s.sha256 or _read_lock().get(s.filename)
+    """The full hash a file for s must have: the published one, else the official pin. A
+    mirror download is recorded but never enforced: a mirror cannot vouch for the original."""
+    return s.sha256 or pinned_sha256(s)
+
+
+# ------------------------------------------------------------------ procedural test weights
+
+
+def sidecar_path(p: Path) -> Path:
+    return Path(p).with_name(Path(p).name + SIDECAR_SUFFIX)
+
+
+def mark_procedural(p: Path, rule: str, pack: str) -> Path:
+    """Record that p holds procedural test weights (rule, pack, its sha-256) beside it."""
+    side = sidecar_path(p)
+    side.write_text(json.dumps({"rule": rule, "pack": pack, "sha256": sha256_file(p)}, indent=1) + "\n")
+    return side
+
+
+def procedural_record(p: Path, digest: Optional[str] = None) -> Optional[dict]:
+    """The sidecar of p when it describes this very file (same sha-256), else None."""
+    side = sidecar_path(p)
+    try:
+        rec = json.loads(side.read_text())
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(rec, dict) or rec.get("sha256") != (digest or sha256_file(p)):
+        return None
+    return rec
 
 
 def candidates(s: WeightSpec) -> List[Path]:
@@ -148,13 +207,16 @@ def missing_message(s: WeightSpec) -> str:
 
 
 def verify(s: WeightSpec, path: Path) -> str:
-    """Check size and sha-256 of a file for s; return its sha-256 or raise naming the path."""
+    """Check size and sha-256 of a file for s; return its sha-256 or raise naming the path.
+    Procedural test files load whatever their name says (their provenance flags them)."""
+    digest = sha256_file(path)
+    if procedural_record(path, digest) is not None:
+        return digest
     if s.size is not None and path.stat().st_size != s.size:
         raise WeightsError(
             f"{path}: refused: size {path.stat().st_size} bytes, expected {s.size} for {s.filename} "
             f"(truncated or a different file)"
         )
-    digest = sha256_file(path)
     expected = expected_sha256(s)
     if expected is not None and digest != expected:
         raise WeightsError(
@@ -254,9 +316,10 @@ def _check_download(s: WeightSpec, tmp: Path, digest: str, received: int, url: s
             f"download of {url} refused: sha-256 {digest} does not match the expected {expected}"
         )
     _check_prefix(s, digest, f"download of {url}")
-    if expected is None:  # first download of a file whose hash is not published: pin it
+    if expected is None:  # no published or official pin: record this download and where it came from
         lock = _read_lock()
-        lock[s.filename] = digest
+        lock[s.filename] = {"sha256": digest, "source": "mirror" if os.environ.get("LSBENCH_MIRROR") else "official",
+                            "url": url}
         _write_lock(lock)
 
 
@@ -373,13 +436,58 @@ def load_state_checked(module, state: Dict, p: Path, what: str, expected_format:
     return module.eval()
 
 
+def _in(p: Path, folder: Optional[str]) -> bool:
+    return bool(folder) and Path(p).resolve().parent == Path(folder).resolve()
+
+
+def classify(s: WeightSpec, p: Path, digest: str) -> "tuple[str, str]":
+    """(state, why) of the file p whose sha-256 is digest, by the rules in the module docstring."""
+    proc = procedural_record(p, digest)
+    if proc is not None:
+        return "procedural", (f"procedural test weights (rule {proc.get('rule')}, pack {proc.get('pack')}): "
+                              f"not the authors' file")
+    if s.sha256:
+        if digest == s.sha256:
+            return "verified", "sha-256 equals the published one"
+        return "mirror", f"sha-256 differs from the published {s.sha256}: not the official file"
+    if s.sha256_prefix:
+        if digest.startswith(s.sha256_prefix):
+            return "verified", f"sha-256 starts with {s.sha256_prefix}, the prefix published in the file name"
+        return "mirror", f"sha-256 does not start with {s.sha256_prefix}, the prefix published in the file name"
+    rec = _read_lock().get(s.filename)
+    pin = rec.get("sha256") if rec and rec.get("source") == "official" else None
+    if pin is not None:
+        if digest == pin:
+            return "pinned", (f"no hash is published; equals the sha-256 pinned when it was first fetched from the "
+                              f"official URL")
+        return "mirror", f"sha-256 differs from the one pinned at the official download ({pin}): not the official file"
+    unchecked = "no published or pinned hash to check it against"
+    if rec and rec.get("source") == "mirror" and rec.get("sha256") == digest and _in(p, str(cache_dir())):
+        return "mirror", f"fetched through LSBENCH_MIRROR ({rec.get('url')}); {unchecked}"
+    if _in(p, os.environ.get("LSBENCH_WEIGHTS_DIR")):
+        return "mirror", f"found in LSBENCH_WEIGHTS_DIR; {unchecked}"
+    return "mirror", f"not fetched from the official URL (from {Path(p).parent}); {unchecked}"
+
+
 def provenance(s: WeightSpec, p: Optional[Path] = None) -> dict:
-    """Path, sha-256 and whether the file is verifiably the official one: its hash equals the
-    published one, or the one pinned when it was fetched from the official source."""
-    p = p or path(s, check=False)
+    """Where a weight file stands: {file, path, sha256, state, official, why}. state is one of
+    verified / pinned / mirror / procedural (see the module docstring); official is True only
+    for verified and pinned; why says, in words, what decided the state."""
+    p = Path(p) if p is not None else path(s, check=False)
     digest = sha256_file(p)
-    expected = expected_sha256(s)
-    return {"file": p.name, "path": str(p), "sha256": digest, "official": expected is not None and digest == expected,
-            "why": "matches the published or fetch-pinned sha-256" if expected == digest else
-            ("no published or fetch-pinned hash: cannot be verified as the official file" if expected is None
-             else "sha-256 differs from the official file")}
+    state, why = classify(s, p, digest)
+    return {"file": p.name, "path": str(p), "sha256": digest, "state": state,
+            "official": state in OFFICIAL_STATES, "why": why}
+
+
+def unverified(name: str, sha256: Optional[str] = None,
+               why: str = "weights used outside lsbench: it never saw the file") -> dict:
+    """The provenance record of weights lsbench cannot see (e.g. an external submission, whose
+    sha-256, if any, is the submitter's word)."""
+    return {"file": name, "path": None, "sha256": sha256, "state": "unverified", "official": False, "why": why}
+
+
+def state(s: WeightSpec) -> str:
+    """missing, or the provenance state of the file found for s."""
+    p = find(s)
+    return "missing" if p is None else provenance(s, p)["state"]

@@ -71,7 +71,8 @@ def test_fetch_success_is_atomic_and_cached(server, isolated_home):
 def test_unpublished_hash_is_pinned_on_first_download(server):
     s = spec(server, sha=None, size=None)
     W.fetch(s, progress=False)
-    assert json.loads(W.lock_path().read_text()) == {"file.bin": SHA}
+    assert json.loads(W.lock_path().read_text()) == {
+        "file.bin": {"sha256": SHA, "source": "official", "url": f"{server}/file.bin"}}
     W.cache_dir().joinpath("file.bin").write_bytes(PAYLOAD[:-1] + b"x")
     with pytest.raises(WeightsError, match="does not match"):
         W.path(s)
@@ -200,3 +201,103 @@ def test_hash_prefix_in_the_file_name_is_checked(server):
     with pytest.raises(ValueError, match="not part of"):
         W.WeightSpec("test", "file.bin", "http://x/file.bin", None, None, "test", sha256_prefix="abcd")
     assert W.spec("fid_inception").sha256_prefix == "6726825d"
+
+
+# ------------------------------------------------------------------ provenance states
+
+
+def _state(s, p=None):
+    rec = W.provenance(s, p)
+    assert set(rec) == {"file", "path", "sha256", "state", "official", "why"}
+    assert rec["official"] == (rec["state"] in ("verified", "pinned"))
+    return rec
+
+
+def test_verified_by_published_hash_and_by_name_prefix(server):
+    rec = _state(spec(server), W.fetch(spec(server), progress=False))
+    assert rec["state"] == "verified" and rec["official"] and rec["sha256"] == SHA and "published" in rec["why"]
+    pref = W.WeightSpec("test", f"file-{SHA[:8]}.bin", f"{server}/file-{SHA[:8]}.bin", None, None, "test",
+                        sha256_prefix=SHA[:8])
+    rec = _state(pref, W.fetch(pref, progress=False))
+    assert rec["state"] == "verified" and SHA[:8] in rec["why"] and rec["file"] == pref.filename
+
+
+def test_pinned_from_the_official_url_and_from_an_old_lock_entry(server, tmp_path, monkeypatch):
+    s = spec(server, sha=None, size=None)
+    rec = _state(s, W.fetch(s, progress=False))
+    assert rec["state"] == "pinned" and rec["official"] and "pinned" in rec["why"]
+    W._write_lock({"file.bin": SHA})  # a lock written before sources were recorded: a bare hash
+    assert _state(s)["state"] == "pinned" and W.expected_sha256(s) == SHA
+    (tmp_path / "file.bin").write_bytes(PAYLOAD)  # the same bytes in the user's folder are the pinned file
+    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(tmp_path))
+    assert W.find(s) == tmp_path / "file.bin" and _state(s)["state"] == "pinned"
+
+
+def test_mirror_downloads_are_recorded_but_never_pin_the_official_hash(server, monkeypatch):
+    s = spec(server, sha=None, size=None)
+    monkeypatch.setenv("LSBENCH_MIRROR", server)
+    rec = _state(s, W.fetch(s, progress=False))
+    assert rec["state"] == "mirror" and not rec["official"] and "LSBENCH_MIRROR" in rec["why"]
+    assert W.expected_sha256(s) is None  # a mirror cannot vouch for the original
+    assert json.loads(W.lock_path().read_text())["file.bin"]["source"] == "mirror"
+    monkeypatch.delenv("LSBENCH_MIRROR")
+    rec = _state(s, W.fetch(s, force=True, progress=False))  # now from the official URL: pinned
+    assert rec["state"] == "pinned" and W.expected_sha256(s) == SHA
+    monkeypatch.setenv("LSBENCH_MIRROR", server)  # a mirror copy equal to the official pin is the pinned file
+    assert _state(s, W.fetch(s, force=True, progress=False))["state"] == "pinned"
+
+
+def test_weights_dir_file_without_any_hash_is_mirror(tmp_path, monkeypatch):
+    s = W.WeightSpec("test", "model.bin", "https://example.invalid/model.bin", None, None, "test")
+    (tmp_path / "model.bin").write_bytes(PAYLOAD)
+    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(tmp_path))
+    rec = _state(s)
+    assert rec["state"] == "mirror" and "LSBENCH_WEIGHTS_DIR" in rec["why"] and rec["path"] == str(tmp_path / "model.bin")
+    assert W.state(s) == "mirror" and W.path(s) == tmp_path / "model.bin"  # loads, flagged
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "mine.bin").write_bytes(PAYLOAD)  # a file given by path (--weights)
+    rec = _state(s, other / "mine.bin")
+    assert rec["state"] == "mirror" and str(other) in rec["why"]
+    monkeypatch.delenv("LSBENCH_WEIGHTS_DIR")
+    assert W.state(s) == "missing"
+
+
+def test_a_file_contradicting_the_pin_is_refused_and_never_official(server, tmp_path, monkeypatch):
+    s = spec(server, sha=None, size=None)
+    W.fetch(s, progress=False)
+    (tmp_path / "file.bin").write_bytes(b"another file")
+    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(WeightsError, match="does not match"):
+        W.path(s)
+    rec = _state(s, tmp_path / "file.bin")
+    assert rec["state"] == "mirror" and "differs" in rec["why"]
+
+
+def test_procedural_files_carry_a_sidecar_and_load_despite_their_names(shared, tmp_path, monkeypatch):
+    """The fid pack's file is named pt_inception-...-6726825d.pth, but its sha-256 cannot start with
+    6726825d: as procedural weights it still loads, flagged non-official."""
+    from lsbench.conformance.procedural import write_checkpoint
+
+    fid_pack = shared / "conformance" / "fid"
+    ck = json.loads((fid_pack / "pack.json").read_text())["checkpoints"][0]
+    p = write_checkpoint(fid_pack, ck, tmp_path)
+    side = json.loads(W.sidecar_path(p).read_text())
+    assert side == {"rule": "procedural-v1", "pack": "fid", "sha256": W.sha256_file(p)}
+    s = W.spec("fid_inception")
+    assert not side["sha256"].startswith(s.sha256_prefix)
+    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(tmp_path))
+    assert W.path(s) == p  # not refused
+    rec = _state(s)
+    assert rec["state"] == "procedural" and not rec["official"] and "pack fid" in rec["why"]
+    with open(p, "ab") as f:  # the sidecar no longer describes the file: the prefix rule applies again
+        f.write(b"\0")
+    with pytest.raises(WeightsError, match="does not start with 6726825d"):
+        W.path(s)
+    assert _state(s)["state"] == "mirror"
+
+
+def test_weights_lsbench_never_sees_are_unverified():
+    rec = W.unverified("their-model", sha256="ab" * 32)
+    assert rec == {"file": "their-model", "path": None, "sha256": "ab" * 32, "state": "unverified",
+                   "official": False, "why": "weights used outside lsbench: it never saw the file"}

@@ -153,7 +153,11 @@ WRITERS: Dict[str, Callable] = {
 
 
 def write_checkpoint(pack_dir: Path, checkpoint: Mapping, out_dir: Path) -> Path:
-    """Materialise one pack.json checkpoint entry as its official file under out_dir."""
+    """Materialise one pack.json checkpoint entry as its official file under out_dir, with a
+    ``<file>.procedural.json`` sidecar (rule, pack, sha-256) that marks it as test weights
+    wherever it is later found (weights.provenance: state ``procedural``)."""
+    from ..weights import mark_procedural
+
     writer = WRITERS.get(checkpoint["format"])
     if writer is None:
         raise ValueError(f"checkpoint format {checkpoint['format']!r} is not supported yet")
@@ -166,4 +170,12 @@ def write_checkpoint(pack_dir: Path, checkpoint: Mapping, out_dir: Path) -> Path
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / checkpoint["filename"]
     writer(slots, path, layout)
+    mark_procedural(path, RULE, _pack_name(pack_dir))
     return path
+
+
+def _pack_name(pack_dir: Path) -> str:
+    try:
+        return str(json.loads((Path(pack_dir) / "pack.json").read_text()).get("name") or Path(pack_dir).name)
+    except (OSError, ValueError):
+        return Path(pack_dir).name
