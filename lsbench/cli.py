@@ -35,6 +35,10 @@ class RegistryChoice(click.Choice):
     def convert(self, value, param, ctx):
         if value in self.choices:
             return value
+        respelled = value.replace("_", "-")
+        if respelled in self.choices:  # names are hyphenated; the underscore spelling is accepted with a note
+            click.echo(f"lsbench: note: {self.registry.kind} {value!r} is spelled {respelled!r}", err=True)
+            return respelled
         try:
             self.registry.entry(value)
         except LsbenchError as exc:
@@ -265,19 +269,29 @@ def weights() -> None:
     """
 
 
-@weights.command("list")
-def weights_list() -> None:
-    """Every known file, its source and whether it is present."""
+def _hint_spelling(names) -> None:
     from . import weights as W
 
+    for typed, preferred in W.respelled(names):
+        click.echo(f"lsbench: note: weights {typed!r} are now spelled {preferred!r}", err=True)
+
+
+@weights.command("list")
+def weights_list() -> None:
+    """Every known file: its state (missing, or verified / pinned / mirror / procedural), where
+    it is and its source. Only verified and pinned files count as official."""
+    from . import weights as W
+
+    head = ("name", "file", "state", "present at", "source")
     rows = []
     for s in W.all_specs():
         found = W.find(s)
-        rows.append((s.name, s.filename, str(found) if found else "-", s.sha256 or "(pinned on first fetch)", s.url))
-    width = [max(len(r[i]) for r in rows + [("name", "file", "present at", "sha-256", "source")]) for i in range(3)]
-    click.echo(f"{'name':{width[0]}}  {'file':{width[1]}}  {'present at':{width[2]}}  source")
-    for r in rows:
-        click.echo(f"{r[0]:{width[0]}}  {r[1]:{width[1]}}  {r[2]:{width[2]}}  {r[4]}")
+        state = W.provenance(s, found)["state"] if found else "missing"
+        source = f"none released: {W.trained_by(s)}" if W.trained_by(s) else s.url
+        rows.append((W.public_name(s), s.filename, state, str(found) if found else "-", source))
+    width = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
+    for r in [head] + rows:
+        click.echo("  ".join(f"{r[i]:{width[i]}}" for i in range(4)) + f"  {r[4]}")
 
 
 @weights.command("fetch")
@@ -287,14 +301,15 @@ def weights_fetch(names: List[str], force: bool) -> None:
     """Download NAMES (file names or groups: wav2lip, makeittalk, ...) into the cache."""
     from . import weights as W
 
+    _hint_spelling(names)
     failed = 0
     for s in W.resolve(names):
         try:
             p = W.fetch(s, force=force)
-            click.echo(f"ok      {s.name:28} {p}")
+            click.echo(f"ok      {W.public_name(s):28} {p}")
         except LsbenchError as exc:
             failed += 1
-            click.echo(f"failed  {s.name:28} {exc}", err=True)
+            click.echo(f"failed  {W.public_name(s):28} {exc}", err=True)
     if failed:
         sys.exit(1)
 
@@ -302,22 +317,33 @@ def weights_fetch(names: List[str], force: bool) -> None:
 @weights.command("verify")
 @click.argument("names", nargs=-1)
 def weights_verify(names: List[str]) -> None:
-    """Check size and sha-256 of present files (all known files by default)."""
+    """Check present files (all known files by default): size and sha-256 against the published
+    or pinned hash; where no hash can vouch for a file, load it through lsbench's loader for it,
+    which checks every key and shape. Exit 1 if any named or present file fails."""
     from . import weights as W
+    from .weight_loaders import load_check
 
+    _hint_spelling(names)
     bad = 0
     for s in W.resolve(names) if names else W.all_specs():
+        name = W.public_name(s)
         p = W.find(s)
         if p is None:
-            click.echo(f"missing {s.name:28} {s.filename}")
+            bad += bool(names)  # asked for by name: its absence is a failure
+            click.echo(f"missing {name:28} {s.filename}")
             continue
         try:
-            digest = W.verify(s, p)
-            pinned = "" if W.expected_sha256(s) else " (no published or pinned hash to compare)"
-            click.echo(f"ok      {s.name:28} {digest}{pinned}")
+            W.verify(s, p)
+            rec = W.provenance(s, p)
+            detail = rec["why"]
+            if rec["state"] not in W.OFFICIAL_STATES:
+                loader = load_check(s.name, p)
+                detail = (f"{detail}; loads through {loader}: keys and shapes match" if loader
+                          else f"{detail}; lsbench has no loader to check it")
+            click.echo(f"ok      {name:28} {rec['state']:10} {rec['sha256']}  {detail}")
         except LsbenchError as exc:
             bad += 1
-            click.echo(f"BAD     {s.name:28} {exc}")
+            click.echo(f"BAD     {name:28} {exc}")
     if bad:
         sys.exit(1)
 
@@ -328,7 +354,33 @@ def weights_path(name: str) -> None:
     """Print the local path of NAME (fails with how to get it when absent)."""
     from . import weights as W
 
+    _hint_spelling([name])
     click.echo(W.path(name))
+
+
+# ----------------------------------------------------------------------------- ls
+_KINDS = {"datasets": DATASETS, "detectors": DETECTORS, "models": MODELS, "metrics": METRICS, "protocols": PROTOCOLS}
+
+
+@cli.command("ls")
+@click.argument("kind", required=False, type=click.Choice(list(_KINDS)))
+def ls(kind: Optional[str]) -> None:
+    """What lsbench knows (all KINDs by default): each registered dataset, detector, model,
+    metric and protocol with its summary, and the state of each weights file it loads:
+    missing, verified, pinned, mirror or procedural (only verified and pinned are official)."""
+    from . import weights as W
+
+    for k in [kind] if kind else list(_KINDS):
+        click.echo(k)
+        entries = list(_KINDS[k])
+        width = max(len(e.name) for e in entries)
+        for e in entries:
+            click.echo(f"  {e.name:{width}}  {e.summary}" + (f" [planned: {e.planned}]" if e.planned else ""))
+            for s in W.specs_of(e.weights):
+                found = W.find(s)
+                state = W.provenance(s, found)["state"] if found else "missing"
+                extra = f" (none released: {e.trained_by})" if e.trained_by and not found else ""
+                click.echo(f"  {'':{width}}    weights {W.public_name(s)} ({s.filename}): {state}{extra}")
 
 
 # ----------------------------------------------------------------------------- score
