@@ -450,8 +450,11 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
 def conformance(packs: List[Path], as_json: bool, out: Optional[Path], cases: List[str]) -> None:
     """Run conformance PACKS: procedural official checkpoints through lsbench's loaders,
     every case compared with the official outputs. Exit 1 if any judged output fails."""
-    from .conformance.runner import format_report, run_pack
+    from .conformance.runner import case_ids, check_case_selection, format_report, run_pack
 
+    if cases:
+        check_case_selection(list(packs), list(cases))
+        packs = [p for p in packs if set(case_ids(p)) & set(cases)]  # packs holding none of them are not run
     reports = []
     for pack in packs:
         rep = run_pack(pack, candidate_dir=(out / pack.name) if out else None, cases=list(cases) or None,
@@ -461,6 +464,9 @@ def conformance(packs: List[Path], as_json: bool, out: Optional[Path], cases: Li
             click.echo(format_report(rep))
     if as_json:
         click.echo(json.dumps([r.to_json() for r in reports], indent=1))
+    empty = [r.pack for r in reports if not r.n_judged]
+    if empty:
+        raise LsbenchError(f"no judged case ran in {', '.join(empty)}: nothing was compared with the official outputs")
     if not all(r.ok for r in reports):
         sys.exit(1)
 

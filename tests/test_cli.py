@@ -76,3 +76,22 @@ def test_demo_recovers_the_known_offsets(tmp_path):
     assert r.exit_code == 0, r.output
     assert "recovered 3/3 known offsets" in r.output
     assert len(list(tmp_path.glob("*.mp4"))) == 3
+
+
+def test_conformance_with_nothing_judged_fails(shared, tmp_path):
+    """A mistyped --case or an empty pack is an error, never PASS 0/0."""
+    audio = shared / "conformance" / "audio"
+    r = CliRunner().invoke(cli, ["conformance", str(audio), "--case", "nosuch"])
+    assert r.exit_code == 1 and "PASS" not in r.output
+    assert r.output.strip() == (f"lsbench: error: no case 'nosuch' in {audio} (cases: syncnet_mfcc, wav2lip_mel)")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "pack.json").write_text(json.dumps({"pack_format": 1, "name": "empty", "model": "audio",
+                                                 "checkpoints": [], "cases": []}))
+    r = CliRunner().invoke(cli, ["conformance", str(empty)])
+    assert r.exit_code == 1 and "PASS" not in r.output
+    assert "FAIL: empty: no judged case ran" in r.output
+    assert r.output.strip().splitlines()[-1] == ("lsbench: error: no judged case ran in empty: nothing was compared "
+                                                 "with the official outputs")
+    r = CliRunner().invoke(cli, ["conformance", str(audio), str(empty), "--case", "wav2lip_mel"])
+    assert r.exit_code == 0 and "PASS: audio: 1/1 judged cases pass" in r.output  # packs without the case are not run
