@@ -11,6 +11,7 @@ import click
 
 from . import __version__
 from .errors import LsbenchError, NotBuiltError, WeightsError
+from .outputs import check_appendable, check_output_dir, check_output_file
 from .registry import DATASETS, DETECTORS, METRICS, MODELS, PROTOCOLS
 
 
@@ -100,6 +101,7 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
     and corrected; clips out of sync or unreadable become rows of OUT/errors with the stage
     and the reason. A re-run resumes: finished clips are skipped.
     """
+    check_output_dir(out)
     from preprocess.pipeline import RunOptions, run
     from preprocess.stages import Config
 
@@ -143,6 +145,8 @@ def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos
     frames; wav2lip-filelist: the pairs of Wav2Lip's published test lists (--filelist), scored
     as the paper's scripts generate them. Every pair not scored is counted with its reason.
     """
+    check_output_dir(out)
+    check_appendable(out, "*.partial.jsonl")  # a resumed run appends to its rows
     from .evaluate import evaluate as run_eval
 
     if weights_file and model == "all":
@@ -186,6 +190,7 @@ def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, 
     Every frame's face is detected (gaps are interpolated), padded, smoothed over 5 frames,
     generated at 96x96 in batches and pasted back; the mp4 carries the driving audio.
     """
+    check_output_file(out)
     from .generate import generate_video
 
     generate_video(model, video, out, audio, detector, pads, not no_smooth, device, weights_file,
@@ -222,6 +227,7 @@ def train(model, data, out, split, steps, batch_size, lr, img_size, expert, slot
     their published formats (so `evaluate --weights` reads them) every --checkpoint-every
     steps; OUT/losses.jsonl logs every step.
     """
+    check_output_dir(out)
     from .device import pick
     from .train import TRAINERS, TrainOptions
 
@@ -250,6 +256,7 @@ def leaderboard(results, out, serve, port) -> None:
     folder as it is, or open index.html from disk. Files of another results schema
     version are refused.
     """
+    check_output_dir(out)
     from leaderboard.render import build_site, serve as serve_site
 
     build_site(results, out, echo=click.echo)
@@ -450,6 +457,8 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
 def conformance(packs: List[Path], as_json: bool, out: Optional[Path], cases: List[str]) -> None:
     """Run conformance PACKS: procedural official checkpoints through lsbench's loaders,
     every case compared with the official outputs. Exit 1 if any judged output fails."""
+    if out is not None:
+        check_output_dir(out)
     from .conformance.runner import case_ids, check_case_selection, format_report, run_pack
 
     if cases:
@@ -481,6 +490,7 @@ def demo(out: Path, seconds: float) -> None:
     LSE too when its official weights are present)."""
     from .demo import run_demo
 
+    check_output_dir(out)
     run_demo(out, seconds=seconds, echo=click.echo)
 
 
