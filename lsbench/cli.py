@@ -431,12 +431,14 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
 
         det = create(detector or "auto", dev)
     rows = score_video(video, SyncNetScorer(net, device=dev), audio=audio, mode=mode, detector=det, min_track=min_track,
-                       min_face_size=min_face_size, detect_every=detect_every)
+                       min_face_size=min_face_size, detect_every=detect_every,
+                       warn=lambda msg: click.echo(f"lsbench: warning: {msg}", err=True))
     weights_file = Path(syncnet_weights) if syncnet_weights else W.path(SYNCNET, check=False)
     meta = {"video": str(video), "audio": str(audio or video), "mode": mode, "syncnet_weights": str(weights_file),
             "syncnet_sha256": W.sha256_file(weights_file), "detector": det.name if det else None}
     if as_json:
         click.echo(json.dumps({**meta, "tracks": [r.to_dict() for r in rows]}, indent=1))
+        _fail_unless_scored(video, rows)
         return
     click.echo(f"{video} (mode {mode}{', detector ' + det.name if det else ''})")
     click.echo(f"{'track':>5}  {'frames':>11}  {'status':9}  {'offset (frames)':>15}  {'LSE-C conf (higher better)':>26}  "
@@ -446,6 +448,12 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
             click.echo(f"{r.track:>5}  {r.first_frame:>5}-{r.last_frame:<5}  {'ok':9}  {r.offset:>15d}  {r.lse_c:>26.3f}  {r.lse_d:>25.3f}")
         else:
             click.echo(f"{r.track:>5}  {r.first_frame:>5}-{r.last_frame:<5}  {r.status:9}  {r.reason}")
+    _fail_unless_scored(video, rows)
+
+
+def _fail_unless_scored(video: Path, rows) -> None:
+    if not any(r.status == "ok" for r in rows):
+        raise LsbenchError(f"{video}: nothing scored: " + "; ".join(f"{r.status}: {r.reason}" for r in rows))
 
 
 # ----------------------------------------------------------------------------- conformance

@@ -95,3 +95,43 @@ def test_conformance_with_nothing_judged_fails(shared, tmp_path):
                                                  "with the official outputs")
     r = CliRunner().invoke(cli, ["conformance", str(audio), str(empty), "--case", "wav2lip_mel"])
     assert r.exit_code == 0 and "PASS: audio: 1/1 judged cases pass" in r.output  # packs without the case are not run
+
+
+def _cut(src, dest, seconds, vf):
+    from lsbench import media
+
+    media.ffmpeg("-t", str(seconds), "-i", str(src), "-vf", vf + ",fps=25", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                 "-c:a", "aac", "-ac", "1", "-ar", "16000", str(dest))
+    return dest
+
+
+def test_score_track_on_a_3s_clip_is_too_short_with_the_numbers(shared, tmp_path, weights_dir):
+    """issue 20: a face in all 75 frames of a 3 s clip is a track too short for --min-track 100,
+    not `no_face`, and nothing scored exits non-zero."""
+    from corpora import cut
+
+    clip = cut(shared / "media" / "videoretalking" / "face_2.mp4", tmp_path / "face3s.mp4", 0.0, 3.0, 256)
+    r = CliRunner().invoke(cli, ["score", str(clip), "--mode", "track", "--detector", "dlib-hog", "--json"])
+    assert r.exit_code == 1
+    track = json.loads(r.stdout)["tracks"][0]
+    assert track["status"] == "too_short" and (track["first_frame"], track["last_frame"]) == (0, 74)
+    assert track["reason"] == "longest face track 75 frames (of 75); --min-track needs more than 100"
+    assert r.stderr.strip() == f"lsbench: error: {clip}: nothing scored: too_short: {track['reason']}"
+    r = CliRunner().invoke(cli, ["score", str(clip), "--mode", "track", "--detector", "dlib-hog", "--min-track", "50"])
+    assert r.exit_code == 0 and "  ok  " in r.stdout  # the same clip scores once the threshold allows it
+
+
+def test_score_crop_mode_warns_once_on_a_full_frame_video(shared, tmp_path, weights_dir):
+    src = shared / "media" / "videoretalking" / "face_1.mp4"
+    wide = _cut(src, tmp_path / "wide.mp4", 2, "pad=iw*2:ih*2:iw/2:ih/2,scale=480:480")  # small face, big frame
+    r = CliRunner().invoke(cli, ["score", str(wide)])
+    assert r.exit_code == 0, r.output
+    warnings = [ln for ln in r.stderr.splitlines() if "warning" in ln]
+    assert len(warnings) == 1 and "`--mode track` is probably meant" in warnings[0]
+    share = int(warnings[0].split("covers ")[1].split("%")[0])
+    assert 1 <= share <= 5  # a face of about a tenth of the frame's area, then padded to twice the side
+    from corpora import cut
+
+    centred = cut(src, tmp_path / "centred.mp4", 0.0, 2.0, 160)  # face-centred like LRS2
+    r = CliRunner().invoke(cli, ["score", str(centred)])
+    assert r.exit_code == 0 and "warning" not in r.stderr
