@@ -205,7 +205,8 @@ def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, 
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Checkpoint folder (resumable).")
 @click.option("--split", default="train", show_default=True, help="Split to train on ('all' for every split).")
 @click.option("--steps", type=int, default=1000, show_default=True, help="Optimiser steps in total (a resumed run counts on).")
-@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--batch-size", type=int, default=8, show_default=True,
+              help="Samples per optimiser step (synctalkface needs at least 2).")
 @click.option("--lr", type=float, default=1e-4, show_default=True, help="Learning rate (the authors' value).")
 @click.option("--img-size", type=click.Choice(["96", "128"]), default="128", show_default=True,
               help="SyncTalkFace face size (the authors': 128).")
@@ -214,18 +215,21 @@ def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, 
 @click.option("--slots", type=int, default=96, show_default=True, help="SyncTalkFace memory slots S.")
 @click.option("--dim", type=int, default=512, show_default=True, help="SyncTalkFace memory channels C.")
 @click.option("--radius", type=float, default=16.0, show_default=True, help="SyncTalkFace addressing scale kappa.")
-@click.option("--checkpoint-every", type=int, default=100, show_default=True)
+@click.option("--checkpoint-every", type=int, default=100, show_default=True,
+              help="Write the checkpoint every N steps (and at the last step); a resumed run restarts from it.")
 @click.option("--resume", is_flag=True, help="Continue from OUT's last checkpoint (weights, optimisers, step).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True)
-@click.option("--no-progress", is_flag=True)
+@click.option("--overwrite", is_flag=True, help="OUT holds another run: delete it and start afresh.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample choice and the initial weights.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train(model, data, out, split, steps, batch_size, lr, img_size, expert, slots, dim, radius, checkpoint_every, resume,
-          seed, device, no_progress) -> None:
+          overwrite, seed, device, no_progress) -> None:
     """Train SyncTalkFace or the colour SyncNet expert from lsbench shards.
 
     Losses, weights and sampling follow the authors' scripts; checkpoints are written in
     their published formats (so `evaluate --weights` reads them) every --checkpoint-every
-    steps; OUT/losses.jsonl logs every step.
+    steps; OUT/losses.jsonl logs every step. OUT holds one run: a used folder needs --resume
+    (continue it) or --overwrite (replace it).
     """
     check_output_dir(out)
     from .device import pick
@@ -233,7 +237,8 @@ def train(model, data, out, split, steps, batch_size, lr, img_size, expert, slot
 
     opts = TrainOptions(model, data, out, steps, batch_size, lr, img_size=int(img_size), n_slot=slots, dim=dim,
                         radius=radius, expert=expert,
-                        checkpoint_every=checkpoint_every, resume=resume, seed=seed, device=pick(device),
+                        checkpoint_every=checkpoint_every, resume=resume, overwrite=overwrite, seed=seed,
+                        device=pick(device),
                         split=None if split == "all" else split)
     TRAINERS[model](opts, echo=click.echo, progress=not no_progress)
 
