@@ -27,11 +27,14 @@ class _Group(click.Group):
 
 
 class RegistryChoice(click.Choice):
-    """A choice backed by a registry: help lists the names, a typo gets a close-match hint."""
+    """A choice backed by a registry: help lists the names, a typo gets a close-match hint.
+    `only` keeps the entries a command can use (e.g. models with a full-frame mode); `why`
+    says what the others lack."""
 
-    def __init__(self, registry, extra: tuple = ()):
+    def __init__(self, registry, extra: tuple = (), only=None, why: str = ""):
         self.registry = registry
-        super().__init__(registry.names() + list(extra), case_sensitive=True)
+        self.only, self.why = only, why
+        super().__init__([e.name for e in registry if only is None or only(e)] + list(extra), case_sensitive=True)
 
     def convert(self, value, param, ctx):
         if value in self.choices:
@@ -41,14 +44,36 @@ class RegistryChoice(click.Choice):
             click.echo(f"lsbench: note: {self.registry.kind} {value!r} is spelled {respelled!r}", err=True)
             return respelled
         try:
-            self.registry.entry(value)
+            entry = self.registry.entry(value)
         except LsbenchError as exc:
             self.fail(str(exc), param, ctx)
-        return value
+        if self.only is None or self.only(entry):  # registered after this command was built (e.g. by a test)
+            return value
+        self.fail(f"{self.registry.kind} {value!r} {self.why or 'cannot be used here'}; choose from "
+                  f"{', '.join(self.choices)}", param, ctx)
 
 
-def _choices(registry, extra: tuple = ()) -> RegistryChoice:
-    return RegistryChoice(registry, extra)
+def _choices(registry, extra: tuple = (), only=None, why: str = "") -> RegistryChoice:
+    return RegistryChoice(registry, extra, only, why)
+
+
+class _PreprocessCommand(click.Command):
+    """Its help ends with each dataset's expected folder layout, read from the recipes (their
+    module docstrings) when the help is shown, so the layout is written in one place."""
+
+    def format_help_text(self, ctx, formatter):
+        super().format_help_text(ctx, formatter)
+        import sys as _sys
+
+        from .registry import import_target
+
+        rows = []
+        for e in DATASETS:
+            doc = " ".join((_sys.modules[import_target(e.target).__module__].__doc__ or e.summary).split("\n\n")[0].split())
+            label, sep, rest = doc.partition(": ")
+            rows.append((e.name, rest if sep and label.lower() == e.name.lower() else doc))
+        with formatter.section("Expected layout per --dataset (paths below --root)"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -61,13 +86,14 @@ def cli() -> None:
     models under one protocol (evaluate), publish the scores (leaderboard). `score` rates the
     audio-video sync of any video with SyncNet; `generate` lip-syncs a whole video with a bundled
     model; `train` trains SyncTalkFace or the SyncNet expert; `conformance` proves the ports
-    equal to the official code; `weights` manages official checkpoints; `demo` runs on a
-    bundled clip.
+    equal to the official code; `weights` manages official checkpoints; `ls` lists what is
+    registered and the state of its weights; `demo` recovers known audio shifts from synthetic
+    talking faces (no download).
     """
 
 
 # ----------------------------------------------------------------------------- preprocess
-@cli.command()
+@cli.command(cls=_PreprocessCommand)
 @click.option("--dataset", type=_choices(DATASETS), required=True, help="Corpus layout to read.")
 @click.option("--root", type=click.Path(path_type=Path), required=True, help="Corpus root (e.g. .../mvlrs_v1).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder for shards.")
@@ -118,14 +144,16 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
 @cli.command()
 @click.option("--model", type=_choices(MODELS, ("all",)), required=True,
               help="A registered model, a reference row (ground-truth, static-frame, shifted-audio), or all.")
-@click.option("--protocol", type=_choices(PROTOCOLS), default="random-reference", show_default=True)
+@click.option("--protocol", type=_choices(PROTOCOLS), default="random-reference", show_default=True,
+              help="How each clip is paired with speech and a reference frame.")
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Shard folder from `preprocess`.")
 @click.option("--split", default="test", show_default=True, help="Split to evaluate ('all' for every split).")
 @click.option("--limit", type=int, default=None, help="Only the first N clips (sorted by clip id).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pairing RNG (recorded).")
 @click.option("--device", default="auto", show_default=True,
               help="Torch device for models and metrics: auto (CUDA when present, else CPU), cpu, cuda, cuda:N.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Folder for the results JSON (and the .partial.jsonl rows of a run in progress).")
 @click.option("--save-videos", type=int, default=0, show_default=True, help="Write the first N generated clips as mp4.")
 @click.option("--resume", is_flag=True, help="Continue a killed run: clips already scored are kept, not rescored.")
 @click.option("--weights", "weights_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
@@ -134,7 +162,7 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
               help="wav2lip-filelist: Wav2Lip's test list (lrs2.txt, lrw.txt, lrs3.txt; 'audio_src video' per line).")
 @click.option("--workers", type=int, default=0, show_default=True,
               help="Ray actors scoring pairs in parallel (1: in this process; 0: Ray for 64+ pairs, one actor per CPU).")
-@click.option("--no-progress", is_flag=True)
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
 def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos, resume, weights_file, filelist,
              workers, no_progress) -> None:
     """Run a model under a protocol and write a results JSON (the leaderboard's only input).
@@ -169,21 +197,22 @@ def evaluate(model, protocol, data, split, limit, seed, device, out, save_videos
 
 # ----------------------------------------------------------------------------- generate
 @cli.command()
-@click.option("--model", type=_choices(MODELS), default="wav2lip", show_default=True,
-              help="A face-crop generator: wav2lip, wav2lip-gan or lipgan.")
+@click.option("--model", type=_choices(MODELS, only=lambda e: e.full_frame, why="has no full-frame mode"),
+              default="wav2lip", show_default=True, help="A model that re-voices whole frames (face-crop generators).")
 @click.option("--video", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
               help="The face video to re-voice (looped when the speech is longer).")
 @click.option("--audio", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="The driving speech (any format ffmpeg reads; default: the video's own audio).")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output mp4.")
-@click.option("--detector", type=_choices(DETECTORS), default="dlib", show_default=True, help="Face detector.")
+@click.option("--detector", type=_choices(DETECTORS, ("auto",)), default="dlib", show_default=True,
+              help="Face detector (auto: s3fd when its weights are present, else dlib).")
 @click.option("--pads", type=int, nargs=4, default=(0, 10, 0, 0), show_default=True,
               help="Box padding in pixels: top bottom left right (inference.py's default includes the chin).")
 @click.option("--no-smooth", is_flag=True, help="Do not average face boxes over 5 frames.")
 @click.option("--weights", "weights_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="The model's checkpoint file (default: its managed file).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--no-progress", is_flag=True)
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
 def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, device, no_progress) -> None:
     """Lip-sync a whole video to new speech and paste the faces back (Wav2Lip's inference.py).
 
@@ -495,12 +524,17 @@ def conformance(packs: List[Path], as_json: bool, out: Optional[Path], cases: Li
 
 # ----------------------------------------------------------------------------- demo
 @cli.command()
-@click.option("--out", type=click.Path(path_type=Path), default=Path("demo_out"), show_default=True)
-@click.option("--seconds", type=float, default=4.0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("demo_out"), show_default=True,
+              help="Folder for the three synthetic mp4 clips.")
+@click.option("--seconds", type=float, default=4.0, show_default=True, help="Length of each clip.")
 def demo(out: Path, seconds: float) -> None:
-    """Bundled default, no download: synthetic talking faces with known audio shifts are
-    written to mp4, decoded back, and their offsets recovered (energy estimator; SyncNet
-    LSE too when its official weights are present)."""
+    """Recover known audio shifts from synthetic talking faces; nothing is downloaded.
+
+    Three synthetic clips (audio shifted by 0, +3 and -4 frames) are written to OUT as mp4,
+    decoded back, and their offsets measured with the weight-free energy estimator (and with
+    SyncNet's LSE when its weights are present). It shows offset measurement only, not the
+    corpus -> shards -> scores -> leaderboard path; no real clip is bundled.
+    """
     from .demo import run_demo
 
     check_output_dir(out)

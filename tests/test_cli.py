@@ -135,3 +135,63 @@ def test_score_crop_mode_warns_once_on_a_full_frame_video(shared, tmp_path, weig
     centred = cut(src, tmp_path / "centred.mp4", 0.0, 2.0, 160)  # face-centred like LRS2
     r = CliRunner().invoke(cli, ["score", str(centred)])
     assert r.exit_code == 0 and "warning" not in r.stderr
+
+
+def _commands(group, prefix=()):
+    import click
+
+    for name, cmd in group.commands.items():
+        yield prefix + (name,), cmd
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, prefix + (name,))
+
+
+def test_every_option_of_every_command_has_help():
+    import click
+
+    missing = [f"{' '.join(path)} {p.opts[0]}" for path, cmd in _commands(cli) for p in cmd.params
+               if isinstance(p, click.Option) and not (p.help or "").strip()]
+    assert missing == []
+    assert not [" ".join(path) for path, cmd in _commands(cli) if not (cmd.help or "").strip()]
+    assert {"preprocess", "evaluate", "generate", "train", "leaderboard", "score", "ls", "demo"} <= {
+        p[0] for p, _ in _commands(cli)}
+
+
+def test_version():
+    from lsbench import __version__
+
+    r = CliRunner().invoke(cli, ["--version"])
+    assert r.exit_code == 0 and r.output.strip() == f"lsbench, version {__version__}"
+    p = subprocess.run([sys.executable, "-m", "lsbench.cli", "--version"], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout.strip() == f"lsbench, version {__version__}"
+
+
+def test_preprocess_help_shows_each_datasets_layout():
+    out = CliRunner().invoke(cli, ["preprocess", "--help"], terminal_width=200).output
+    section = out.split("Expected layout per --dataset")[1].split("Options:")[0]
+    assert "lrs2" in section and "mvlrs_v1/{main,pretrain}/<videoid>/<clip>.mp4" in section
+    assert "lrw" in section and "lipread_mp4/WORD/{train,val,test}/WORD_00001.{mp4,txt}" in section
+    assert "voxceleb2" in section and "{dev,test}/mp4/idXXXXX/<youtube_id>/00001.mp4" in section
+
+
+def test_generate_offers_only_models_with_a_full_frame_mode():
+    from lsbench.models.face_crop import FaceCropModel
+    from lsbench.registry import MODELS
+
+    gen = cli.commands["generate"]
+    choices = next(p for p in gen.params if p.name == "model").type.choices
+    assert list(choices) == ["wav2lip", "wav2lip-gan", "lipgan"]
+    # the registry flag agrees with the classes: exactly the face-crop generators paste back into frames
+    assert [e.name for e in MODELS if issubclass(MODELS.load(e.name), FaceCropModel)] == list(choices)
+    r = CliRunner().invoke(cli, ["generate", "--model", "synctalkface", "--video", __file__, "--out", "x.mp4"])
+    assert r.exit_code == 2 and "model 'synctalkface' has no full-frame mode" in r.output
+    assert "weights fetch" not in r.output
+    r = CliRunner().invoke(cli, ["generate", "--help"])
+    assert "synctalkface" not in r.output and "wav2lip-gan" in r.output
+
+
+def test_demo_help_says_what_it_does():
+    out = CliRunner().invoke(cli, ["demo", "--help"]).output
+    assert "synthetic talking faces" in out and "no real clip is bundled" in out
+    top = CliRunner().invoke(cli, ["--help"]).output
+    assert "bundled clip" not in top and "`ls`" in top

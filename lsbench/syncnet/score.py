@@ -16,9 +16,10 @@ from .lse import ClipTooShort, SyncNetScorer
 from .track import crop_track, detect_sparse, track_faces
 
 SAMPLES_PER_FRAME = media.SAMPLES_PER_FRAME
-# Crop mode expects face-centred frames. LRS2/LRW-style frames (the whole-frame route's input)
-# have a dlib face box over about a fifth to a third of the frame; a syncnet_python crop, about
-# a half. Below an eighth the video is a full frame with a small face: track mode is meant.
+# Crop mode expects face-centred frames. LRS2-style frames (the whole-frame route's input) have
+# a dlib face box over about a fifth to a third of the frame (22-32% on cuts of ../shared/media);
+# a syncnet_python crop, about a half. Below an eighth the video is a full frame with a small
+# face (latentsync's 1080p clip: 2%): track mode is meant.
 FULL_FRAME_COVERAGE = 0.125
 
 
