@@ -11,6 +11,7 @@ import click
 
 from . import __version__
 from .errors import LsbenchError, NotBuiltError, WeightsError
+from .outputs import check_appendable, check_output_dir, check_output_file
 from .registry import DATASETS, DETECTORS, METRICS, MODELS, PROTOCOLS
 
 
@@ -26,24 +27,53 @@ class _Group(click.Group):
 
 
 class RegistryChoice(click.Choice):
-    """A choice backed by a registry: help lists the names, a typo gets a close-match hint."""
+    """A choice backed by a registry: help lists the names, a typo gets a close-match hint.
+    `only` keeps the entries a command can use (e.g. models with a full-frame mode); `why`
+    says what the others lack."""
 
-    def __init__(self, registry, extra: tuple = ()):
+    def __init__(self, registry, extra: tuple = (), only=None, why: str = ""):
         self.registry = registry
-        super().__init__(registry.names() + list(extra), case_sensitive=True)
+        self.only, self.why = only, why
+        super().__init__([e.name for e in registry if only is None or only(e)] + list(extra), case_sensitive=True)
 
     def convert(self, value, param, ctx):
         if value in self.choices:
             return value
+        respelled = value.replace("_", "-")
+        if respelled in self.choices:  # names are hyphenated; the underscore spelling is accepted with a note
+            click.echo(f"lsbench: note: {self.registry.kind} {value!r} is spelled {respelled!r}", err=True)
+            return respelled
         try:
-            self.registry.entry(value)
+            entry = self.registry.entry(value)
         except LsbenchError as exc:
             self.fail(str(exc), param, ctx)
-        return value
+        if self.only is None or self.only(entry):  # registered after this command was built (e.g. by a test)
+            return value
+        self.fail(f"{self.registry.kind} {value!r} {self.why or 'cannot be used here'}; choose from "
+                  f"{', '.join(self.choices)}", param, ctx)
 
 
-def _choices(registry, extra: tuple = ()) -> RegistryChoice:
-    return RegistryChoice(registry, extra)
+def _choices(registry, extra: tuple = (), only=None, why: str = "") -> RegistryChoice:
+    return RegistryChoice(registry, extra, only, why)
+
+
+class _PreprocessCommand(click.Command):
+    """Its help ends with each dataset's expected folder layout, read from the recipes (their
+    module docstrings) when the help is shown, so the layout is written in one place."""
+
+    def format_help_text(self, ctx, formatter):
+        super().format_help_text(ctx, formatter)
+        import sys as _sys
+
+        from .registry import import_target
+
+        rows = []
+        for e in DATASETS:
+            doc = " ".join((_sys.modules[import_target(e.target).__module__].__doc__ or e.summary).split("\n\n")[0].split())
+            label, sep, rest = doc.partition(": ")
+            rows.append((e.name, rest if sep and label.lower() == e.name.lower() else doc))
+        with formatter.section("Expected layout per --dataset (paths below --root)"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -56,13 +86,15 @@ def cli() -> None:
     models under one protocol (evaluate), publish the scores (leaderboard). `score` rates the
     audio-video sync of any video with SyncNet; `fid` is pytorch-fid's FID of two image folders;
     `generate` lip-syncs a whole video with a bundled model; `train` trains SyncTalkFace or the
-    SyncNet expert; `conformance` proves the ports equal to the official code; `weights`
-    manages official checkpoints; `demo` runs on a bundled clip.
+    SyncNet expert; `conformance` proves the ports equal to the official code; `weights` manages
+    official checkpoints; `ls` lists what is registered and the state of its weights; `pairs` and
+    `evaluate --generated` score models that run outside lsbench; `validate` checks a results file
+    or a shard folder; `demo` runs the main job on synthetic talking faces (no download).
     """
 
 
 # ----------------------------------------------------------------------------- preprocess
-@cli.command()
+@cli.command(cls=_PreprocessCommand)
 @click.option("--dataset", type=_choices(DATASETS), required=True, help="Corpus layout to read.")
 @click.option("--root", type=click.Path(path_type=Path), required=True, help="Corpus root (e.g. .../mvlrs_v1).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder for shards.")
@@ -96,6 +128,7 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
     and corrected; clips out of sync or unreadable become rows of OUT/errors with the stage
     and the reason. A re-run resumes: finished clips are skipped.
     """
+    check_output_dir(out)
     from preprocess.pipeline import RunOptions, run
     from preprocess.stages import Config
 
@@ -130,7 +163,8 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pairing RNG (recorded).")
 @click.option("--device", default="auto", show_default=True,
               help="Torch device for models and metrics: auto (CUDA when present, else CPU), cpu, cuda, cuda:N.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Folder for the results JSON (and the .partial.jsonl rows of a run in progress).")
 @click.option("--save-videos", type=int, default=0, show_default=True, help="Write the first N generated clips as mp4.")
 @click.option("--resume", is_flag=True, help="Continue a killed run: clips already scored are kept, not rescored.")
 @click.option("--weights", "weights_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
@@ -151,7 +185,7 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
                    "matrix square root); 0 shows no interval.")
 @click.option("--threads", type=int, default=0, show_default=True,
               help="Torch threads per scoring process (0: torch's default). Pin it to compare runs bit for bit.")
-@click.option("--no-progress", is_flag=True)
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
 def evaluate(model, generated, submission_name, task, url, weights_sha256, protocol, data, split, limit, seed, device,
              out, save_videos, resume, weights_file, filelist, workers, lse_route, metric_list, fid_bootstrap, threads,
              no_progress) -> None:
@@ -163,6 +197,8 @@ def evaluate(model, generated, submission_name, task, url, weights_sha256, proto
     frames; wav2lip-filelist: the pairs of Wav2Lip's published test lists (--filelist), scored
     as the paper's scripts generate them. Every pair not scored is counted with its reason.
     """
+    check_output_dir(out)
+    check_appendable(out, "*.partial.jsonl")  # a resumed run appends to its rows
     from .evaluate import evaluate as run_eval
 
     if weights_file and model == "all":
@@ -200,7 +236,8 @@ def evaluate(model, generated, submission_name, task, url, weights_sha256, proto
 # ----------------------------------------------------------------------------- pairs
 @cli.command()
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Shard folder from `preprocess`.")
-@click.option("--protocol", type=_choices(PROTOCOLS), default="random-reference", show_default=True)
+@click.option("--protocol", type=_choices(PROTOCOLS), default="random-reference", show_default=True,
+              help="How each clip is paired with speech and a reference frame (as `evaluate --protocol`).")
 @click.option("--split", default="test", show_default=True, help="Split to export ('all' for every split).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pairing RNG.")
 @click.option("--limit", type=int, default=None, help="Only the first N clips (sorted by clip id).")
@@ -220,6 +257,7 @@ def pairs(data, protocol, split, seed, limit, filelist, out, no_progress) -> Non
     audio) with nothing but ffmpeg on your side, then `lsbench evaluate --generated DIR --name NAME
     --task OUT --data SHARDS`.
     """
+    check_output_dir(out)
     from .external import export_task
 
     export_task(data, protocol, out, None if split == "all" else split, seed, limit, filelist,
@@ -257,27 +295,29 @@ def validate(path, data) -> None:
 
 # ----------------------------------------------------------------------------- generate
 @cli.command()
-@click.option("--model", type=_choices(MODELS), default="wav2lip", show_default=True,
-              help="A face-crop generator: wav2lip, wav2lip-gan or lipgan.")
+@click.option("--model", type=_choices(MODELS, only=lambda e: e.full_frame, why="has no full-frame mode"),
+              default="wav2lip", show_default=True, help="A model that re-voices whole frames (face-crop generators).")
 @click.option("--video", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
               help="The face video to re-voice (looped when the speech is longer).")
 @click.option("--audio", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="The driving speech (any format ffmpeg reads; default: the video's own audio).")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output mp4.")
-@click.option("--detector", type=_choices(DETECTORS), default="dlib", show_default=True, help="Face detector.")
+@click.option("--detector", type=_choices(DETECTORS, ("auto",)), default="dlib", show_default=True,
+              help="Face detector (auto: s3fd when its weights are present, else dlib).")
 @click.option("--pads", type=int, nargs=4, default=(0, 10, 0, 0), show_default=True,
               help="Box padding in pixels: top bottom left right (inference.py's default includes the chin).")
 @click.option("--no-smooth", is_flag=True, help="Do not average face boxes over 5 frames.")
 @click.option("--weights", "weights_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="The model's checkpoint file (default: its managed file).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--no-progress", is_flag=True)
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
 def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, device, no_progress) -> None:
     """Lip-sync a whole video to new speech and paste the faces back (Wav2Lip's inference.py).
 
     Every frame's face is detected (gaps are interpolated), padded, smoothed over 5 frames,
     generated at 96x96 in batches and pasted back; the mp4 carries the driving audio.
     """
+    check_output_file(out)
     from .generate import generate_video
 
     generate_video(model, video, out, audio, detector, pads, not no_smooth, device, weights_file,
@@ -292,7 +332,8 @@ def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, 
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Checkpoint folder (resumable).")
 @click.option("--split", default="train", show_default=True, help="Split to train on ('all' for every split).")
 @click.option("--steps", type=int, default=1000, show_default=True, help="Optimiser steps in total (a resumed run counts on).")
-@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--batch-size", type=int, default=8, show_default=True,
+              help="Samples per optimiser step (synctalkface needs at least 2).")
 @click.option("--lr", type=float, default=1e-4, show_default=True, help="Learning rate (the authors' value).")
 @click.option("--img-size", type=click.Choice(["96", "128"]), default="128", show_default=True,
               help="SyncTalkFace face size (the authors': 128).")
@@ -301,25 +342,30 @@ def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, 
 @click.option("--slots", type=int, default=96, show_default=True, help="SyncTalkFace memory slots S.")
 @click.option("--dim", type=int, default=512, show_default=True, help="SyncTalkFace memory channels C.")
 @click.option("--radius", type=float, default=16.0, show_default=True, help="SyncTalkFace addressing scale kappa.")
-@click.option("--checkpoint-every", type=int, default=100, show_default=True)
+@click.option("--checkpoint-every", type=int, default=100, show_default=True,
+              help="Write the checkpoint every N steps (and at the last step); a resumed run restarts from it.")
 @click.option("--resume", is_flag=True, help="Continue from OUT's last checkpoint (weights, optimisers, step).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True)
-@click.option("--no-progress", is_flag=True)
+@click.option("--overwrite", is_flag=True, help="OUT holds another run: delete it and start afresh.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample choice and the initial weights.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train(model, data, out, split, steps, batch_size, lr, img_size, expert, slots, dim, radius, checkpoint_every, resume,
-          seed, device, no_progress) -> None:
+          overwrite, seed, device, no_progress) -> None:
     """Train SyncTalkFace or the colour SyncNet expert from lsbench shards.
 
     Losses, weights and sampling follow the authors' scripts; checkpoints are written in
     their published formats (so `evaluate --weights` reads them) every --checkpoint-every
-    steps; OUT/losses.jsonl logs every step.
+    steps; OUT/losses.jsonl logs every step. OUT holds one run: a used folder needs --resume
+    (continue it) or --overwrite (replace it).
     """
+    check_output_dir(out)
     from .device import pick
     from .train import TRAINERS, TrainOptions
 
     opts = TrainOptions(model, data, out, steps, batch_size, lr, img_size=int(img_size), n_slot=slots, dim=dim,
                         radius=radius, expert=expert,
-                        checkpoint_every=checkpoint_every, resume=resume, seed=seed, device=pick(device),
+                        checkpoint_every=checkpoint_every, resume=resume, overwrite=overwrite, seed=seed,
+                        device=pick(device),
                         split=None if split == "all" else split)
     TRAINERS[model](opts, echo=click.echo, progress=not no_progress)
 
@@ -342,6 +388,7 @@ def leaderboard(results, out, serve, port) -> None:
     folder as it is, or open index.html from disk. Files of another results schema
     version are refused.
     """
+    check_output_dir(out)
     from leaderboard.render import build_site, serve as serve_site
 
     build_site(results, out, echo=click.echo)
@@ -361,19 +408,29 @@ def weights() -> None:
     """
 
 
-@weights.command("list")
-def weights_list() -> None:
-    """Every known file, its source and whether it is present."""
+def _hint_spelling(names) -> None:
     from . import weights as W
 
+    for typed, preferred in W.respelled(names):
+        click.echo(f"lsbench: note: weights {typed!r} are now spelled {preferred!r}", err=True)
+
+
+@weights.command("list")
+def weights_list() -> None:
+    """Every known file: its state (missing, or verified / pinned / mirror / procedural), where
+    it is and its source. Only verified and pinned files count as official."""
+    from . import weights as W
+
+    head = ("name", "file", "state", "present at", "source")
     rows = []
     for s in W.all_specs():
         found = W.find(s)
-        rows.append((s.name, s.filename, str(found) if found else "-", s.sha256 or "(pinned on first fetch)", s.url))
-    width = [max(len(r[i]) for r in rows + [("name", "file", "present at", "sha-256", "source")]) for i in range(3)]
-    click.echo(f"{'name':{width[0]}}  {'file':{width[1]}}  {'present at':{width[2]}}  source")
-    for r in rows:
-        click.echo(f"{r[0]:{width[0]}}  {r[1]:{width[1]}}  {r[2]:{width[2]}}  {r[4]}")
+        state = W.provenance(s, found)["state"] if found else "missing"
+        source = f"none released: {W.trained_by(s)}" if W.trained_by(s) else s.url
+        rows.append((W.public_name(s), s.filename, state, str(found) if found else "-", source))
+    width = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
+    for r in [head] + rows:
+        click.echo("  ".join(f"{r[i]:{width[i]}}" for i in range(4)) + f"  {r[4]}")
 
 
 @weights.command("fetch")
@@ -383,14 +440,15 @@ def weights_fetch(names: List[str], force: bool) -> None:
     """Download NAMES (file names or groups: wav2lip, makeittalk, ...) into the cache."""
     from . import weights as W
 
+    _hint_spelling(names)
     failed = 0
     for s in W.resolve(names):
         try:
             p = W.fetch(s, force=force)
-            click.echo(f"ok      {s.name:28} {p}")
+            click.echo(f"ok      {W.public_name(s):28} {p}")
         except LsbenchError as exc:
             failed += 1
-            click.echo(f"failed  {s.name:28} {exc}", err=True)
+            click.echo(f"failed  {W.public_name(s):28} {exc}", err=True)
     if failed:
         sys.exit(1)
 
@@ -398,22 +456,33 @@ def weights_fetch(names: List[str], force: bool) -> None:
 @weights.command("verify")
 @click.argument("names", nargs=-1)
 def weights_verify(names: List[str]) -> None:
-    """Check size and sha-256 of present files (all known files by default)."""
+    """Check present files (all known files by default): size and sha-256 against the published
+    or pinned hash; where no hash can vouch for a file, load it through lsbench's loader for it,
+    which checks every key and shape. Exit 1 if any named or present file fails."""
     from . import weights as W
+    from .weight_loaders import load_check
 
+    _hint_spelling(names)
     bad = 0
     for s in W.resolve(names) if names else W.all_specs():
+        name = W.public_name(s)
         p = W.find(s)
         if p is None:
-            click.echo(f"missing {s.name:28} {s.filename}")
+            bad += bool(names)  # asked for by name: its absence is a failure
+            click.echo(f"missing {name:28} {s.filename}")
             continue
         try:
-            digest = W.verify(s, p)
-            pinned = "" if W.expected_sha256(s) else " (no published or pinned hash to compare)"
-            click.echo(f"ok      {s.name:28} {digest}{pinned}")
+            W.verify(s, p)
+            rec = W.provenance(s, p)
+            detail = rec["why"]
+            if rec["state"] not in W.OFFICIAL_STATES:
+                loader = load_check(s.name, p)
+                detail = (f"{detail}; loads through {loader}: keys and shapes match" if loader
+                          else f"{detail}; lsbench has no loader to check it")
+            click.echo(f"ok      {name:28} {rec['state']:10} {rec['sha256']}  {detail}")
         except LsbenchError as exc:
             bad += 1
-            click.echo(f"BAD     {s.name:28} {exc}")
+            click.echo(f"BAD     {name:28} {exc}")
     if bad:
         sys.exit(1)
 
@@ -424,7 +493,33 @@ def weights_path(name: str) -> None:
     """Print the local path of NAME (fails with how to get it when absent)."""
     from . import weights as W
 
+    _hint_spelling([name])
     click.echo(W.path(name))
+
+
+# ----------------------------------------------------------------------------- ls
+_KINDS = {"datasets": DATASETS, "detectors": DETECTORS, "models": MODELS, "metrics": METRICS, "protocols": PROTOCOLS}
+
+
+@cli.command("ls")
+@click.argument("kind", required=False, type=click.Choice(list(_KINDS)))
+def ls(kind: Optional[str]) -> None:
+    """What lsbench knows (all KINDs by default): each registered dataset, detector, model,
+    metric and protocol with its summary, and the state of each weights file it loads:
+    missing, verified, pinned, mirror or procedural (only verified and pinned are official)."""
+    from . import weights as W
+
+    for k in [kind] if kind else list(_KINDS):
+        click.echo(k)
+        entries = list(_KINDS[k])
+        width = max(len(e.name) for e in entries)
+        for e in entries:
+            click.echo(f"  {e.name:{width}}  {e.summary}" + (f" [planned: {e.planned}]" if e.planned else ""))
+            for s in W.specs_of(e.weights):
+                found = W.find(s)
+                state = W.provenance(s, found)["state"] if found else "missing"
+                extra = f" (none released: {e.trained_by})" if e.trained_by and not found else ""
+                click.echo(f"  {'':{width}}    weights {W.public_name(s)} ({s.filename}): {state}{extra}")
 
 
 # ----------------------------------------------------------------------------- score
@@ -468,12 +563,14 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
 
         det = create(detector or "auto", dev)
     rows = score_video(video, SyncNetScorer(net, device=dev), audio=audio, mode=mode, detector=det, min_track=min_track,
-                       min_face_size=min_face_size, detect_every=detect_every)
+                       min_face_size=min_face_size, detect_every=detect_every,
+                       warn=lambda msg: click.echo(f"lsbench: warning: {msg}", err=True))
     weights_file = Path(syncnet_weights) if syncnet_weights else W.path(SYNCNET, check=False)
     meta = {"video": str(video), "audio": str(audio or video), "mode": mode, "syncnet_weights": str(weights_file),
             "syncnet_sha256": W.sha256_file(weights_file), "detector": det.name if det else None}
     if as_json:
         click.echo(json.dumps({**meta, "tracks": [r.to_dict() for r in rows]}, indent=1))
+        _fail_unless_scored(video, rows)
         return
     click.echo(f"{video} (mode {mode}{', detector ' + det.name if det else ''})")
     click.echo(f"{'track':>5}  {'frames':>11}  {'status':9}  {'offset (frames)':>15}  {'LSE-C conf (higher better)':>26}  "
@@ -483,6 +580,12 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
             click.echo(f"{r.track:>5}  {r.first_frame:>5}-{r.last_frame:<5}  {'ok':9}  {r.offset:>15d}  {r.lse_c:>26.3f}  {r.lse_d:>25.3f}")
         else:
             click.echo(f"{r.track:>5}  {r.first_frame:>5}-{r.last_frame:<5}  {r.status:9}  {r.reason}")
+    _fail_unless_scored(video, rows)
+
+
+def _fail_unless_scored(video: Path, rows) -> None:
+    if not any(r.status == "ok" for r in rows):
+        raise LsbenchError(f"{video}: nothing scored: " + "; ".join(f"{r.status}: {r.reason}" for r in rows))
 
 
 # ----------------------------------------------------------------------------- fid
@@ -546,8 +649,13 @@ def fid(path_a: Path, path_b: Path, batch_size: int, device: str, dims: int, sav
 def conformance(packs: List[Path], as_json: bool, out: Optional[Path], cases: List[str]) -> None:
     """Run conformance PACKS: procedural official checkpoints through lsbench's loaders,
     every case compared with the official outputs. Exit 1 if any judged output fails."""
-    from .conformance.runner import format_report, run_pack
+    if out is not None:
+        check_output_dir(out)
+    from .conformance.runner import case_ids, check_case_selection, format_report, run_pack
 
+    if cases:
+        check_case_selection(list(packs), list(cases))
+        packs = [p for p in packs if set(case_ids(p)) & set(cases)]  # packs holding none of them are not run
     reports = []
     for pack in packs:
         rep = run_pack(pack, candidate_dir=(out / pack.name) if out else None, cases=list(cases) or None,
@@ -557,6 +665,9 @@ def conformance(packs: List[Path], as_json: bool, out: Optional[Path], cases: Li
             click.echo(format_report(rep))
     if as_json:
         click.echo(json.dumps([r.to_json() for r in reports], indent=1))
+    empty = [r.pack for r in reports if not r.n_judged]
+    if empty:
+        raise LsbenchError(f"no judged case ran in {', '.join(empty)}: nothing was compared with the official outputs")
     if not all(r.ok for r in reports):
         sys.exit(1)
 
@@ -582,6 +693,7 @@ def demo(out: Path, clips: int, seconds: float, workers: Optional[int], no_progr
     """
     from .demo import run_demo
 
+    check_output_dir(out)
     run_demo(out, n_clips=clips, seconds=seconds, workers=workers, progress=not no_progress, echo=click.echo)
 
 

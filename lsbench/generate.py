@@ -60,10 +60,10 @@ def generate_video(model_name: str, video: Path, out: Path, audio: Optional[Path
                    pads: Sequence[int] = (0, 10, 0, 0), smooth: bool = True, device: str = "auto",
                    weights_path: Optional[Path] = None, progress: bool = True,
                    echo: Callable[[str], None] = print) -> Path:
+    from .detectors import create
     from .device import pick
     from .evaluate import make_model
     from .models.face_crop import FaceCropModel, paste_back, smooth_boxes, to_bgr96
-    from .registry import DETECTORS
 
     device = pick(device)
     model = make_model(model_name, device, weights_path)
@@ -72,7 +72,9 @@ def generate_video(model_name: str, video: Path, out: Path, audio: Optional[Path
     speech = media.read_audio(audio or video)
     n_out = max(1, int(round(len(speech) / SAMPLES_PER_FRAME)))
     frames = np.stack(list(media.iter_frames(video)))
-    boxes, missing = face_boxes(frames, DETECTORS.create(detector), progress=progress, source=str(video))
+    det = create(detector, device)  # the one factory: auto resolves as `score` and `preprocess` resolve it
+    echo(f"detector: {det.name}")
+    boxes, missing = face_boxes(frames, det, progress=progress, source=str(video))
     if missing:
         echo(f"{video}: no face in {missing} of {len(frames)} frames; their boxes are interpolated")
     boxes = pad_boxes(boxes, frames.shape[1:3], pads)

@@ -37,7 +37,9 @@ class Entry:
     target: str
     summary: str = ""
     planned: Optional[str] = None  # e.g. "issue 6": registered, implementation not landed yet
-    weights: str = ""  # "module:WEIGHTS": the checkpoint specs this component loads
+    weights: str = ""  # "module:WEIGHTS" (or "module:WEIGHTS#name", comma-separated): the checkpoints it loads
+    trained_by: str = ""  # no released weights: the command that makes them
+    full_frame: bool = False  # models: can re-voice a whole video (`lsbench generate`)
     values: Tuple[Value, ...] = ()  # metrics: what they report, in column order
     default: bool = True  # metrics: computed unless the run asks otherwise
     ground_truth: bool = False  # metrics: compare with the real frames (protocols that have them)
@@ -103,17 +105,23 @@ DATASETS.register("lrw", "preprocess.recipes.lrw:LRW", "LRW (lipread_mp4/WORD/{t
 DATASETS.register("voxceleb2", "preprocess.recipes.voxceleb2:VoxCeleb2", "VoxCeleb2 (dev|test/mp4/idXXXXX)")
 
 DETECTORS = Registry("detector", base="lsbench.detectors.base:FaceDetector")
-DETECTORS.register("s3fd", "lsbench.detectors.s3fd:S3FDDetector", "S3FD, official sfd_face.pth (syncnet_python)")
+DETECTORS.register("s3fd", "lsbench.detectors.s3fd:S3FDDetector", "S3FD, official sfd_face.pth (syncnet_python)",
+                   weights="lsbench.detectors.specs:WEIGHTS")
 DETECTORS.register("dlib", "lsbench.detectors.dlib_cascade:DlibCascadeDetector", "HOG, then dlib's CNN where HOG finds nothing; no download")
 DETECTORS.register("dlib-hog", "lsbench.detectors.dlib_hog:DlibHOGDetector", "dlib's built-in HOG detector, no weights, CPU")
 DETECTORS.register("dlib-mmod", "lsbench.detectors.dlib_mmod:DlibMMODDetector", "dlib's CNN detector, weights in the face-recognition-models wheel")
 
 MODELS = Registry("model", base="lsbench.models.base:LipSyncModel")
-MODELS.register("wav2lip", "lsbench.models.wav2lip:Wav2Lip", "Wav2Lip (Prajwal et al. 2020), wav2lip.pth")
-MODELS.register("wav2lip-gan", "lsbench.models.wav2lip:Wav2LipGAN", "Wav2Lip + visual quality discriminator, wav2lip_gan.pth")
-MODELS.register("lipgan", "lsbench.models.lipgan:LipGAN", "LipGAN (KR et al. 2019), official Keras .h5 (master or fully_pythonic)")
-MODELS.register("synctalkface", "lsbench.models.synctalkface:SyncTalkFace", "SyncTalkFace (Park et al. 2022); no released weights: lsbench train")
-MODELS.register("makeittalk", "lsbench.models.makeittalk:MakeItTalk", "MakeItTalk (Zhou et al. 2020), four official checkpoints")
+MODELS.register("wav2lip", "lsbench.models.wav2lip:Wav2Lip", "Wav2Lip (Prajwal et al. 2020)",
+                weights="lsbench.models.wav2lip:WEIGHTS#wav2lip", full_frame=True)
+MODELS.register("wav2lip-gan", "lsbench.models.wav2lip:Wav2LipGAN", "Wav2Lip + visual quality discriminator",
+                weights="lsbench.models.wav2lip:WEIGHTS#wav2lip_gan", full_frame=True)
+MODELS.register("lipgan", "lsbench.models.lipgan:LipGAN", "LipGAN (KR et al. 2019), Keras .h5 (master or fully_pythonic)",
+                weights="lsbench.models.lipgan:WEIGHTS", full_frame=True)
+MODELS.register("synctalkface", "lsbench.models.synctalkface:SyncTalkFace", "SyncTalkFace (Park et al. 2022)",
+                weights="lsbench.models.synctalkface:WEIGHTS", trained_by="lsbench train --model synctalkface")
+MODELS.register("makeittalk", "lsbench.models.makeittalk:MakeItTalk", "MakeItTalk (Zhou et al. 2020), 256x256 portraits",
+                weights="lsbench.models.makeittalk:WEIGHTS")
 MODELS.register("ground-truth", "lsbench.models.reference_rows:GroundTruth", "the real video with its own audio")
 MODELS.register("static-frame", "lsbench.models.reference_rows:StaticFrame", "a frozen reference frame (lower bound)")
 MODELS.register("shifted-audio", "lsbench.models.reference_rows:ShiftedAudio", "the real video, own audio 5 frames late")

@@ -8,7 +8,9 @@ does); the expert (color_syncnet_train.py) sees 5 lower-half frames with the mel
 their first frame (label 1) or of another start (label 0). Losses and their weights are the
 authors' (L1 10, sync 0.2, lip 0.2, quality 0.2, memory 0.2). Checkpoints are written in the
 published formats, atomically, so the loaders used for official files read them, and a
-run resumes from its last checkpoint.
+run resumes from its last checkpoint. One folder holds one run: a used folder is refused
+unless the run resumes it or --overwrite clears it, and losses.jsonl holds exactly the
+steps that led to the checkpoint beside it.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class TrainOptions:
     expert: Optional[Path] = None
     checkpoint_every: int = 100
     resume: bool = False
+    overwrite: bool = False  # clear a folder that holds another run
     seed: int = 0
     device: str = "cpu"
     split: Optional[str] = "train"
@@ -54,8 +57,18 @@ class ClipBank:
     """Shard rows kept as JPEG bytes; only the frames a sample needs are decoded."""
 
     def __init__(self, data: Path, split: Optional[str], min_frames: int):
-        rows = [r for r in ShardDataset(data, split).clips() if r["n_frames"] >= min_frames]
+        from .data import shard_files
+
+        try:
+            files = shard_files(data)
+        except FileNotFoundError as exc:
+            raise LsbenchError(str(exc)) from None
+        rows = [r for r in ShardDataset(data, split).clips(files) if r["n_frames"] >= min_frames]
         if not rows:
+            present = splits_present(files)
+            if split is not None and split not in present:
+                raise LsbenchError(f"{data}: no split {split!r} in these shards (splits present: "
+                                   f"{', '.join(present) or 'none'}); choose one with --split, or --split all")
             raise LsbenchError(f"{data}: no clip of split {split!r} has the {min_frames} frames a training sample needs")
         self.rows = rows
 
@@ -69,6 +82,52 @@ class ClipBank:
     @staticmethod
     def mel(row: dict) -> np.ndarray:
         return np.asarray(row["mel"], np.float32)
+
+
+def splits_present(files: List[Path]) -> List[str]:
+    """The split names in the shards, reading only that column."""
+    import pyarrow.parquet as pq
+
+    return sorted({v for f in files for v in pq.read_table(f, columns=["split"]).column("split").to_pylist()})
+
+
+# Everything a run writes into its folder (checkpoints of either model, the log, the options).
+RUN_FILES = ("latest.ckpt", "lipsync_expert.pth", "losses.jsonl", "train_config.json")
+
+
+def claim_out(opts: TrainOptions) -> None:
+    """Refuse a folder that holds another run, before any work: resuming continues it,
+    --overwrite replaces it (the files go in clear_out, once the data has loaded)."""
+    if opts.resume and opts.overwrite:
+        raise LsbenchError("--resume continues the run in OUT and --overwrite deletes it: give one of them")
+    if not opts.out.is_dir():
+        return
+    present = sorted(p.name for p in opts.out.iterdir())
+    foreign = [n for n in present if n not in RUN_FILES and not (n.startswith(".") and n.endswith(".tmp"))]
+    if foreign:
+        raise LsbenchError(f"{opts.out}: holds files lsbench train did not write ({', '.join(foreign[:5])}"
+                           f"{' ...' if len(foreign) > 5 else ''}); give an empty or new folder")
+    if present and not opts.resume and not opts.overwrite:
+        raise LsbenchError(f"{opts.out}: already holds a training run ({', '.join(present)}); pass --resume to "
+                           f"continue it or --overwrite to replace it")
+
+
+def clear_out(opts: TrainOptions) -> None:
+    if opts.overwrite and opts.out.is_dir():
+        for p in opts.out.iterdir():
+            p.unlink()
+
+
+def trim_log(out: Path, step: int) -> Path:
+    """losses.jsonl keeps the steps up to `step` (the checkpoint a run starts from): steps logged
+    after the last checkpoint of a killed run are redone, never listed twice."""
+    path = out / "losses.jsonl"
+    if path.exists():
+        kept = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("".join(ln + "\n" for ln in kept))
+        tmp.replace(path)
+    return path
 
 
 def _save_json(path: Path, obj: dict) -> None:
@@ -119,10 +178,12 @@ def train_synctalkface(opts: TrainOptions, echo: Callable[[str], None] = print, 
     if opts.batch_size < 2:
         raise LsbenchError("--batch-size must be at least 2 for synctalkface: its lip critic runs BatchNorm in "
                            "training mode on 1x1 features, which needs two samples")
+    claim_out(opts)
     cfg = STFConfig(img_size=opts.img_size, n_slot=opts.n_slot, dim=opts.dim, radius=opts.radius)
     torch.manual_seed(opts.seed)
     rng = random.Random(opts.seed)
     bank = ClipBank(opts.data, opts.split, 12)
+    clear_out(opts)
     opts.out.mkdir(parents=True, exist_ok=True)
     ckpt_path = opts.out / "latest.ckpt"
     enc, dec, disc = STFEncoder(cfg), STFDecoder(cfg), STFDiscriminator(cfg)
@@ -143,7 +204,7 @@ def train_synctalkface(opts: TrainOptions, echo: Callable[[str], None] = print, 
         echo("no --expert: the audio-visual sync loss is off (train the expert first: lsbench train --model syncnet)")
     for m in (enc, dec, disc):
         m.to(opts.device).train()
-    log_path = opts.out / "losses.jsonl"
+    log_path = trim_log(opts.out, step)
     rec: Optional[dict] = None
     bar = tqdm(total=opts.steps, initial=step, desc="train synctalkface", unit="step", disable=not progress)
     with open(log_path, "a") as log:
@@ -227,9 +288,11 @@ def train_syncnet(opts: TrainOptions, echo: Callable[[str], None] = print, progr
 
     from .models.wav2lip_net import Wav2LipExpert, load_expert
 
+    claim_out(opts)
     torch.manual_seed(opts.seed)
     rng = random.Random(opts.seed)
     bank = ClipBank(opts.data, opts.split, 8)
+    clear_out(opts)
     opts.out.mkdir(parents=True, exist_ok=True)
     ckpt_path = opts.out / "lipsync_expert.pth"
     net, step = Wav2LipExpert(), 0
@@ -244,7 +307,7 @@ def train_syncnet(opts: TrainOptions, echo: Callable[[str], None] = print, progr
     net.to(opts.device).train()
     loss = None
     bar = tqdm(total=opts.steps, initial=step, desc="train syncnet expert", unit="step", disable=not progress)
-    with open(opts.out / "losses.jsonl", "a") as log:
+    with open(trim_log(opts.out, step), "a") as log:
         while step < opts.steps:
             faces, mels, labels = zip(*[expert_sample(bank, rng) for _ in range(opts.batch_size)])
             f = torch.from_numpy(np.stack(faces)).to(opts.device)

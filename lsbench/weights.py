@@ -62,41 +62,88 @@ class WeightSpec:
             raise ValueError(f"{self.name}: sha256_prefix {self.sha256_prefix} is not part of {self.filename}")
 
 
-# Modules that declare ``WEIGHTS: list[WeightSpec]`` next to the code that uses them.
-SPEC_MODULES = (
-    "lsbench.syncnet.specs",
-    "lsbench.detectors.specs",
-    "lsbench.models.wav2lip",
-    "lsbench.models.lipgan",
-    "lsbench.models.makeittalk",
-    "lsbench.models.synctalkface",
-    "lsbench.metrics.fid",
-)
+def specs_of(weights_field: str) -> List[WeightSpec]:
+    """The specs a registry entry's ``weights`` field names: comma-separated "module:ATTR"
+    targets (ATTR a WeightSpec or a list of them), each optionally narrowed to one spec by
+    "#name" (``lsbench.models.wav2lip:WEIGHTS#wav2lip_gan``)."""
+    out: List[WeightSpec] = []
+    for target in filter(None, (t.strip() for t in weights_field.split(","))):
+        ref, _, only = target.partition("#")
+        module_name, _, attr = ref.partition(":")
+        obj = getattr(importlib.import_module(module_name), attr or "WEIGHTS")
+        found = [obj] if isinstance(obj, WeightSpec) else list(obj)
+        if only:
+            found = [x for x in found if x.name == only]
+            if not found:
+                raise ValueError(f"weights {target!r}: {ref} has no spec named {only!r}")
+        out.extend(x for x in found if x not in out)
+    return out
+
+
+def _registries():
+    from .registry import DATASETS, DETECTORS, METRICS, MODELS, PROTOCOLS
+
+    return (DATASETS, DETECTORS, MODELS, METRICS, PROTOCOLS)
 
 
 def all_specs() -> List[WeightSpec]:
+    """Every spec a registry entry names, in registry order, each once: the registry is
+    the one list of components, so a component's weights are known where it is registered."""
     specs: List[WeightSpec] = []
-    for mod in SPEC_MODULES:
-        specs.extend(importlib.import_module(mod).WEIGHTS)
+    seen = set()
+    for registry in _registries():
+        for entry in registry:
+            for s in specs_of(entry.weights):
+                if s.name not in seen:
+                    seen.add(s.name)
+                    specs.append(s)
     return specs
 
 
+def trained_by(s: WeightSpec) -> str:
+    """The command that makes s where the authors released no weights (from the registry
+    entry that loads it), else ""."""
+    for registry in _registries():
+        for entry in registry:
+            if getattr(entry, "trained_by", "") and s in specs_of(entry.weights):
+                return entry.trained_by
+    return ""
+
+
+def public_name(s: WeightSpec) -> str:
+    """The name a user types for s: hyphens, like every other name on the command line
+    (model wav2lip-gan, weights wav2lip-gan)."""
+    return s.name.replace("_", "-")
+
+
+def _lookup(name: str, specs: List[WeightSpec]) -> List[WeightSpec]:
+    for s in specs:
+        if name in (s.name, public_name(s)):
+            return [s]
+    return [s for s in specs if s.group == name]
+
+
 def resolve(names: Iterable[str]) -> List[WeightSpec]:
-    """Spec names or group names ("makeittalk" = its four files) to specs, in order."""
+    """Weight names (either spelling) or group names ("makeittalk" = its four files) to specs, in order."""
     specs = all_specs()
-    by_name = {s.name: s for s in specs}
     out: List[WeightSpec] = []
     for name in names:
-        chosen = [by_name[name]] if name in by_name else [s for s in specs if s.group == name]
+        chosen = _lookup(name, specs)
         if not chosen:
             import difflib
 
-            known = sorted(set(by_name) | {s.group for s in specs})
-            close = difflib.get_close_matches(name, known, n=1)
+            known = sorted({public_name(s) for s in specs} | {s.group for s in specs})
+            close = difflib.get_close_matches(name.replace("_", "-"), known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
             raise WeightsError(f"unknown weights {name!r}{hint}")
         out.extend(s for s in chosen if s not in out)
     return out
+
+
+def respelled(names: Iterable[str]) -> List["tuple[str, str]"]:
+    """(typed, preferred) for names typed in the old underscore spelling (wav2lip_gan)."""
+    specs = all_specs()
+    return [(n, public_name(s)) for n in names for s in specs if n == s.name and n != public_name(s)]
 
 
 def spec(name: str) -> WeightSpec:
@@ -199,9 +246,14 @@ def find(s: WeightSpec) -> Optional[Path]:
 
 def missing_message(s: WeightSpec) -> str:
     where = " or ".join(str(p) for p in candidates(s))
+    made = trained_by(s)
+    if made:
+        return (f"weights {public_name(s)!r} ({s.filename}) not found (looked in {where}). The authors released "
+                f"none: make them with `{made}` and pass the checkpoint with --weights, or put it in a folder "
+                f"as {s.filename} and set LSBENCH_WEIGHTS_DIR to it.")
     return (
-        f"weights {s.name!r} ({s.filename}) not found (looked in {where}). "
-        f"Run `lsbench weights fetch {s.name}` (source: {s.url}), or put {s.filename} in a folder "
+        f"weights {public_name(s)!r} ({s.filename}) not found (looked in {where}). "
+        f"Run `lsbench weights fetch {public_name(s)}` (source: {s.url}), or put {s.filename} in a folder "
         f"and set LSBENCH_WEIGHTS_DIR to it."
     )
 
@@ -255,6 +307,11 @@ def fetch(s: WeightSpec, force: bool = False, progress: bool = True, timeout: fl
     if existing is not None and not force:
         verify(s, existing)
         return existing
+    made = trained_by(s)
+    if made and not os.environ.get("LSBENCH_MIRROR"):
+        raise WeightsError(f"{public_name(s)}: the authors released no weights, so there is nothing to download. "
+                           f"Make them with `{made}`, then pass the checkpoint with --weights or put it in a "
+                           f"folder as {s.filename} and set LSBENCH_WEIGHTS_DIR to it.")
     url = _url_for(s)
     if not s.direct and not os.environ.get("LSBENCH_MIRROR"):
         raise WeightsError(

@@ -87,3 +87,55 @@ def test_synctalkface_sizes_are_configurable():
         img = dec(te, feats)
     assert te.shape == (1, 5, 256, 1, 1) and key_add.shape == (1, 5, 32) and img.shape == (1, 3, 5, 96, 96)
     assert float(img.abs().max()) <= 1.0
+
+
+def _expert(real_shards, out, *extra):
+    return CliRunner().invoke(cli, ["train", "--model", "syncnet", "--data", str(real_shards), "--split", "test",
+                                    "--out", str(out), "--batch-size", "2", "--device", "cpu", "--no-progress",
+                                    *extra])
+
+
+def test_a_used_folder_is_refused_unless_resumed_or_overwritten(real_shards, tmp_path):
+    """issue 20: a second run into the same folder never mixes with the first."""
+    out = tmp_path / "expert"
+    assert _expert(real_shards, out, "--steps", "4").exit_code == 0
+    first = (out / "lipsync_expert.pth").read_bytes()
+    r = _expert(real_shards, out, "--steps", "6")
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.output.strip() == (f"lsbench: error: {out}: already holds a training run (lipsync_expert.pth, "
+                                f"losses.jsonl); pass --resume to continue it or --overwrite to replace it")
+    assert [x["step"] for x in losses(out)] == [1, 2, 3, 4] and (out / "lipsync_expert.pth").read_bytes() == first
+    r = _expert(real_shards, out, "--steps", "3", "--overwrite")
+    assert r.exit_code == 0, r.output
+    assert [x["step"] for x in losses(out)] == [1, 2, 3]  # one run, not 1-4 then 1-3
+    import torch
+
+    assert torch.load(str(out / "lipsync_expert.pth"), weights_only=True)["global_step"] == 3
+    r = _expert(real_shards, out, "--steps", "3", "--overwrite", "--resume")
+    assert r.exit_code == 1 and "give one of them" in r.output
+    (out / "notes.txt").write_text("mine")
+    r = _expert(real_shards, out, "--steps", "3", "--overwrite")
+    assert r.exit_code == 1 and "did not write (notes.txt)" in r.output and (out / "notes.txt").exists()
+
+
+def test_resume_after_a_kill_logs_each_step_once(real_shards, tmp_path):
+    """A run killed after its last checkpoint logged steps the resumed run does again."""
+    out = tmp_path / "expert"
+    assert _expert(real_shards, out, "--steps", "4").exit_code == 0
+    with open(out / "losses.jsonl", "a") as f:  # what a run killed at step 6, checkpoint at 4, leaves behind
+        f.write(json.dumps({"step": 5, "loss": 0.7}) + "\n" + json.dumps({"step": 6, "loss": 0.7}) + "\n")
+    r = _expert(real_shards, out, "--steps", "7", "--resume")
+    assert r.exit_code == 0 and "at step 4" in r.output, r.output
+    assert [x["step"] for x in losses(out)] == [1, 2, 3, 4, 5, 6, 7]
+    assert all(x["loss"] != 0.7 for x in losses(out)[4:])  # steps 5 and 6 are the resumed run's
+
+
+def test_a_missing_split_lists_the_splits_present(real_shards, tmp_path):
+    r = CliRunner().invoke(cli, ["train", "--model", "syncnet", "--data", str(real_shards), "--out",
+                                 str(tmp_path / "o"), "--steps", "1", "--no-progress"])  # default split: train
+    assert r.exit_code == 1
+    assert r.output.strip() == (f"lsbench: error: {real_shards}: no split 'train' in these shards (splits present: "
+                                f"test); choose one with --split, or --split all")
+    assert not (tmp_path / "o").exists()
+    r = CliRunner().invoke(cli, ["train", "--model", "syncnet", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 1 and "no shard files" in r.output and "Traceback" not in r.output

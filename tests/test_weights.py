@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import io
 import json
 import os
 import pickle
@@ -136,14 +135,12 @@ def test_every_official_file_is_listed():
 
 
 def test_cli_fetch_through_a_mirror(server, monkeypatch):
-    payload_sd = io.BytesIO()
-    torch.save({"w": torch.ones(2)}, payload_sd)
     monkeypatch.setenv("LSBENCH_MIRROR", server)
     r = CliRunner().invoke(cli, ["weights", "fetch", "syncnet"])
     assert r.exit_code == 0, r.output
     assert (W.cache_dir() / "syncnet_v2.model").read_bytes() == PAYLOAD
-    r = CliRunner().invoke(cli, ["weights", "verify", "syncnet"])
-    assert r.exit_code == 0 and SHA in r.output
+    r = CliRunner().invoke(cli, ["weights", "verify", "syncnet"])  # random bytes: no hash vouches, the loader refuses
+    assert r.exit_code == 1 and "SyncNet checkpoint cannot be read" in r.output
     r = CliRunner().invoke(cli, ["weights", "path", "syncnet"])
     assert r.output.strip() == str(W.cache_dir() / "syncnet_v2.model")
 
@@ -301,3 +298,123 @@ def test_weights_lsbench_never_sees_are_unverified():
     rec = W.unverified("their-model", sha256="ab" * 32)
     assert rec == {"file": "their-model", "path": None, "sha256": "ab" * 32, "state": "unverified",
                    "official": False, "why": "weights used outside lsbench: it never saw the file"}
+
+
+# ------------------------------------------------------------------ specs through the registry, verify, ls
+
+
+def test_specs_come_from_the_registry_once_each(tmp_path, monkeypatch):
+    from lsbench.registry import DETECTORS, METRICS, MODELS
+
+    named = [s.name for reg in (DETECTORS, MODELS, METRICS) for e in reg for s in W.specs_of(e.weights)]
+    listed = [s.name for s in W.all_specs()]
+    assert listed == list(dict.fromkeys(named))  # registry order, duplicates (wav2lip via expert-sync) once
+    assert [s.name for s in W.specs_of(MODELS.entry("wav2lip-gan").weights)] == ["wav2lip_gan"]
+    (tmp_path / "throwaway_specs.py").write_text(
+        "from lsbench.weights import WeightSpec\n"
+        "WEIGHTS = [WeightSpec('throwaway_net', 'throwaway.pth', 'https://example.invalid/t.pth', None, None, 'tw')]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    MODELS.register("throwaway", "lsbench.models.reference_rows:StaticFrame", "a test entry",
+                    weights="throwaway_specs:WEIGHTS, lsbench.syncnet.specs:WEIGHTS")
+    try:
+        specs = W.all_specs()
+        assert [s.name for s in specs].count("syncnet") == 1 and "throwaway_net" in [s.name for s in specs]
+        assert W.spec("throwaway-net").filename == "throwaway.pth"
+        r = CliRunner().invoke(cli, ["ls", "models"])
+        assert r.exit_code == 0 and "weights throwaway-net (throwaway.pth): missing" in r.output
+    finally:
+        MODELS.unregister("throwaway")
+    assert "throwaway_net" not in [s.name for s in W.all_specs()]
+    with pytest.raises(ValueError, match="no spec named 'nope'"):
+        W.specs_of("lsbench.models.wav2lip:WEIGHTS#nope")
+
+
+def test_ls_prints_each_entry_with_its_weights_state(procedural_weights, tmp_path, monkeypatch):
+    wd = tmp_path / "wd"
+    wd.mkdir()
+    for f in ("sfd_face.pth", "sfd_face.pth" + W.SIDECAR_SUFFIX, "wav2lip.pth", "wav2lip.pth" + W.SIDECAR_SUFFIX):
+        (wd / f).write_bytes((procedural_weights / f).read_bytes())
+    (wd / "lipgan_residual_mfcc.h5").write_bytes((procedural_weights / "lipgan_residual_mfcc.h5").read_bytes())
+    syncnet = (procedural_weights / "syncnet_v2.model").read_bytes()
+    W.cache_dir().mkdir(parents=True)
+    (W.cache_dir() / "syncnet_v2.model").write_bytes(syncnet)
+    W._write_lock({"syncnet_v2.model": hashlib.sha256(syncnet).hexdigest()})  # as if fetched from the official URL
+    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(wd))
+    out = CliRunner().invoke(cli, ["ls"]).output
+    for kind in ("datasets", "detectors", "models", "metrics", "protocols"):
+        assert f"\n{kind}\n" in f"\n{out}"
+    assert "weights s3fd (sfd_face.pth): procedural" in out
+    assert "weights wav2lip (wav2lip.pth): procedural" in out
+    assert "weights lipgan (lipgan_residual_mfcc.h5): mirror" in out  # no sidecar, no hash: mirror
+    assert "weights syncnet (syncnet_v2.model): pinned" in out
+    assert "weights wav2lip-gan (wav2lip_gan.pth): missing" in out
+    assert "synctalkface.ckpt): missing (none released: lsbench train --model synctalkface)" in out
+    assert "lrs2" in out and "LRS2 (mvlrs_v1" in out and "random-reference" in out
+    only = CliRunner().invoke(cli, ["ls", "detectors"]).output
+    assert only.splitlines()[0] == "detectors" and "\nmodels\n" not in only and "dlib-hog" in only
+    listing = CliRunner().invoke(cli, ["weights", "list"]).output
+    rows = {line.split()[0]: line.split() for line in listing.splitlines()[1:]}
+    assert rows["syncnet"][2] == "pinned" and rows["s3fd"][2] == "procedural" and rows["lipgan"][2] == "mirror"
+    assert rows["wav2lip-gan"][2] == "missing" and rows["synctalkface"][2] == "missing"
+
+
+def test_verify_loads_files_no_hash_vouches_for(procedural_weights, tmp_path, monkeypatch):
+    """issue 17: a 1,000-byte random file named syncnet_v2.model must fail verify."""
+    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(tmp_path))
+    (tmp_path / "syncnet_v2.model").write_bytes(os.urandom(1000))
+    r = CliRunner().invoke(cli, ["weights", "verify", "syncnet"])
+    assert r.exit_code == 1
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("BAD"))
+    assert str(tmp_path / "syncnet_v2.model") in line and "SyncNet checkpoint cannot be read" in line
+    (tmp_path / "syncnet_v2.model").write_bytes((procedural_weights / "sfd_face.pth").read_bytes())  # another model
+    r = CliRunner().invoke(cli, ["weights", "verify", "syncnet"])
+    assert r.exit_code == 1 and "not a valid SyncNet checkpoint" in r.output and "tensors missing" in r.output
+    (tmp_path / "syncnet_v2.model").write_bytes((procedural_weights / "syncnet_v2.model").read_bytes())
+    r = CliRunner().invoke(cli, ["weights", "verify", "syncnet"])
+    assert r.exit_code == 0, r.output
+    assert "mirror" in r.output and "load_syncnet: keys and shapes match" in r.output
+    r = CliRunner().invoke(cli, ["weights", "verify"])  # every file: absent ones are reported, not failures
+    assert r.exit_code == 0 and "missing wav2lip " in r.output
+    r = CliRunner().invoke(cli, ["weights", "verify", "wav2lip"])  # asked for by name and absent: a failure
+    assert r.exit_code == 1
+
+
+def test_verify_checks_each_loader_against_its_own_file(procedural_weights, tmp_path):
+    """Every loader in the table accepts its procedural file and refuses a file of another model."""
+    from lsbench.weight_loaders import LOADERS, load_check
+
+    files = {"syncnet": "syncnet_v2.model", "s3fd": "sfd_face.pth", "wav2lip": "wav2lip.pth",
+             "lipsync_expert": "lipsync_expert.pth", "lipgan": "lipgan_residual_mfcc.h5",
+             "synctalkface": "synctalkface.ckpt", "makeittalk_autovc": "ckpt_autovc.pth",
+             "makeittalk_content_branch": "ckpt_content_branch.pth",
+             "makeittalk_speaker_branch": "ckpt_speaker_branch.pth", "makeittalk_i2i": "ckpt_116_i2i_comb.pth"}
+    assert set(files) | {"wav2lip_gan"} == set(LOADERS)
+    for name, f in files.items():
+        assert load_check(name, procedural_weights / f)
+        wrong = procedural_weights / ("sfd_face.pth" if name != "s3fd" else "syncnet_v2.model")
+        with pytest.raises(WeightsError, match=str(wrong)):
+            load_check(name, wrong)
+    assert load_check("fid_inception", procedural_weights / "sfd_face.pth") is None  # no loader: said, not guessed
+
+
+def test_no_release_means_no_download_suggestion():
+    r = CliRunner().invoke(cli, ["weights", "fetch", "synctalkface"])
+    assert r.exit_code == 1
+    assert "released no weights" in r.stderr and "lsbench train --model synctalkface" in r.stderr
+    assert "download it there" not in r.stderr
+    with pytest.raises(WeightsError) as e:
+        W.path("synctalkface")
+    assert "lsbench train --model synctalkface" in str(e.value) and "weights fetch" not in str(e.value)
+
+
+def test_one_spelling_for_wav2lip_gan(server, monkeypatch):
+    assert W.public_name(W.spec("wav2lip_gan")) == "wav2lip-gan" and W.spec("wav2lip-gan").filename == "wav2lip_gan.pth"
+    monkeypatch.setenv("LSBENCH_MIRROR", server)
+    r = CliRunner().invoke(cli, ["weights", "fetch", "wav2lip_gan"])
+    assert r.exit_code == 0 and "'wav2lip_gan' are now spelled 'wav2lip-gan'" in r.stderr
+    assert r.stdout.split()[:2] == ["ok", "wav2lip-gan"]
+    with pytest.raises(WeightsError) as e:
+        W.path("lipsync-expert")
+    assert "lsbench weights fetch lipsync-expert" in str(e.value)
+    r = CliRunner().invoke(cli, ["evaluate", "--model", "wav2lip_gan", "--data", "/nonexistent"])
+    assert "model 'wav2lip_gan' is spelled 'wav2lip-gan'" in r.stderr

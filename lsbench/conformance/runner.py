@@ -42,8 +42,13 @@ class PackReport:
     cases: List[CaseReport]
 
     @property
+    def n_judged(self) -> int:
+        return sum(c.judged for c in self.cases)
+
+    @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.cases if c.judged)
+        """Every judged case passes, and there is at least one: PASS 0/0 proves nothing."""
+        return self.n_judged > 0 and all(c.ok for c in self.cases if c.judged)
 
     def to_json(self) -> dict:
         def num(x: float):
@@ -94,6 +99,19 @@ def load_pack(pack_dir: "str | Path") -> dict:
     if pack.get("pack_format") != 1:
         raise LsbenchError(f"{path}: unsupported pack_format {pack.get('pack_format')!r} (this lsbench reads 1)")
     return pack
+
+
+def case_ids(pack_dir: "str | Path") -> List[str]:
+    return [c["id"] for c in load_pack(pack_dir)["cases"]]
+
+
+def check_case_selection(packs: List[Path], cases: List[str]) -> None:
+    """Every --case id must name a case of some pack: a typo is an error, not PASS 0/0."""
+    known = {cid for p in packs for cid in case_ids(p)}
+    unknown = [c for c in cases if c not in known]
+    if unknown:
+        raise LsbenchError(f"no case {', '.join(map(repr, unknown))} in {', '.join(str(p) for p in packs)} "
+                           f"(cases: {', '.join(sorted(known)) or 'none'})")
 
 
 def run_pack(pack_dir: "str | Path", candidate_dir: Optional[Path] = None, cases: Optional[List[str]] = None,
@@ -152,6 +170,9 @@ def format_report(report: PackReport) -> str:
                          f"{v.worst_ratio:>9.3g} {v.message}")
     judged = [c for c in report.cases if c.judged]
     n_ok = sum(c.ok for c in judged)
+    if not judged:
+        lines.append(f"FAIL: {report.pack}: no judged case ran ({len(report.cases)} case(s) selected, none judged)")
+        return "\n".join(lines)
     lines.append(f"{'PASS' if report.ok else 'FAIL'}: {report.pack}: {n_ok}/{len(judged)} judged cases pass"
                  + (f" ({len(report.cases) - len(judged)} platform-exact case(s) reported only)"
                     if len(judged) < len(report.cases) else ""))
