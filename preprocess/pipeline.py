@@ -12,6 +12,11 @@ with exactly the clip set of an uninterrupted run:
 A clip is done once its row is in a renamed file of either folder; a re-run skips done
 clips and removes leftover temporary files. Clips are flushed in file order, so a row is
 never written twice.
+
+A failure of the machine (EnvironmentFailure: ffmpeg gone, disk full, out of memory, CUDA,
+weights) is never written as a clip's row: an actor answers it with an `environment` marker
+row (a Ray traceback would bury the cause), the driver writes the clips already finished
+and stops with the one line, and a later run retries the rest.
 """
 
 from __future__ import annotations
@@ -31,10 +36,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lsbench import __version__
-from lsbench.errors import LsbenchError
+from lsbench.errors import ClipError, EnvironmentFailure, LsbenchError, environment_failure
 
 from .schema import ERRORS_SCHEMA, PIPELINE_VERSION, SHARD_SCHEMA
-from .stages import Config, error_row, process_batch
+from .quiet import filtered_stderr
+from .stages import ENVIRONMENT_STAGE, Config, environment_rows, error_row, process_batch
 
 
 @dataclass
@@ -54,10 +60,17 @@ class RunOptions:
 
 def _atomic_write(table: pa.Table, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        env = environment_failure(exc)
+        tmp.unlink(missing_ok=True)
+        if env is not None:
+            raise EnvironmentFailure(f"cannot write {path}: {env}") from None
+        raise
 
 
 def done_clip_ids(out: Path) -> set:
@@ -104,8 +117,8 @@ def longest_first(refs: List[dict], max_clips: int = LPT_MAX_CLIPS) -> List[dict
     def cost(ref: dict) -> float:
         try:
             info = media.probe(ref["source_path"])
-        except Exception:  # unreadable: cheap to fail, and decode() reports it properly
-            return 0.0
+        except ClipError:  # unreadable: cheap to fail, and decode() reports it properly
+            return 0.0  # (an EnvironmentFailure, e.g. no ffprobe, stops the run here)
         return (info.video_duration or info.duration) * (1 + info.width * info.height / 1e6)
 
     costs = [cost(r) for r in refs]
@@ -126,20 +139,33 @@ def make_scorer(cfg: Config):
 
 
 class ClipProcessor:
-    """Ray actor: loads the detector and SyncNet once, processes batches of ClipRefs."""
+    """Ray actor: loads the detector and SyncNet once, processes batches of ClipRefs.
+
+    It never raises: an EnvironmentFailure (or a failed set-up) comes back as `environment`
+    marker rows, which the driver turns into its one-line stop."""
 
     def __init__(self, cfg: dict, detector: str):
-        import torch
+        self.failure: Optional[str] = None
+        try:
+            import torch
 
-        torch.set_num_threads(1)  # one clip per actor; parallelism comes from the actor pool
-        self.cfg = Config(**cfg)
-        from lsbench.detectors import create
+            torch.set_num_threads(1)  # one clip per actor; parallelism comes from the actor pool
+            self.cfg = Config(**cfg)
+            from lsbench.detectors import create
 
-        self.detector = create(detector)  # an actor Ray gave a GPU sees it through CUDA_VISIBLE_DEVICES
-        self.scorer = make_scorer(self.cfg)
+            self.detector = create(detector)  # an actor Ray gave a GPU sees it through CUDA_VISIBLE_DEVICES
+            self.scorer = make_scorer(self.cfg)
+        except Exception as exc:
+            env = environment_failure(exc)
+            self.failure = str(env) if env else f"worker set-up failed: {type(exc).__name__}: {exc}"
 
     def __call__(self, batch: Dict[str, np.ndarray]) -> pa.Table:
-        return process_batch(batch, self.detector, self.scorer, self.cfg)
+        if self.failure is not None:
+            return environment_rows(batch, self.failure)
+        try:
+            return process_batch(batch, self.detector, self.scorer, self.cfg)
+        except EnvironmentFailure as exc:
+            return environment_rows(batch, str(exc))
 
 
 def _flat_refs(refs: List[dict]) -> List[dict]:
@@ -159,6 +185,11 @@ class ShardWriter:
         (out / "errors").mkdir(parents=True, exist_ok=True)
 
     def add(self, results: pa.Table) -> "tuple[int, int]":
+        """Queue a batch's rows; raises EnvironmentFailure for an actor's `environment` marker
+        (whose clips get no row: a later run retries them)."""
+        stages = results.column("error_stage").to_pylist()
+        if ENVIRONMENT_STAGE in stages:
+            raise EnvironmentFailure(results.column("error_message")[stages.index(ENVIRONMENT_STAGE)].as_py())
         ok_mask = results.column("ok").to_numpy(zero_copy_only=False)
         if ok_mask.any():
             self.rows.append(results.filter(pa.array(ok_mask)).select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA))
@@ -182,11 +213,54 @@ class ShardWriter:
         self.n_files += 1
 
 
-def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> dict:
-    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")  # before ray.data configures its loggers: our bar and
-    import ray  # summary say what happened; Ray Data's INFO lines still go to its session log files
+def _process(opts: RunOptions, cfg: Config, todo: List[dict]) -> "tuple[int, int]":
+    """Run the clips through the actor pool and write their rows: (clips in shards, in errors)."""
+    import ray
     from tqdm import tqdm
 
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        kwargs = dict(address=opts.ray_address, ignore_reinit_error=True, include_dashboard=False,
+                      log_to_driver=False, configure_logging=False)
+        if opts.ray_address is None:
+            kwargs["num_cpus"] = opts.num_workers or os.cpu_count() or 2
+        ray.init(**kwargs)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    n_gpus = int(ray.cluster_resources().get("GPU", 0))
+    workers = min(len(todo), opts.num_workers or max(1, int(ray.cluster_resources().get("CPU", 2))))
+    ds = ray.data.from_items(_flat_refs(todo), override_num_blocks=min(len(todo), 200))
+    # one clip in flight per actor: clips take seconds, so a free worker should take the next one
+    # rather than clips queueing behind a long one on a busy actor
+    with warnings.catch_warnings():  # max_restarts/max_task_retries have no named parameter yet (Ray 2.60)
+        warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
+        ds = ds.map_batches(ClipProcessor, fn_constructor_kwargs={"cfg": cfg.to_dict(), "detector": opts.detector},
+                            batch_size=1, batch_format="numpy",
+                            compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
+                            num_gpus=1 if n_gpus else 0, num_cpus=1, max_restarts=3, max_task_retries=3)
+    writer = ShardWriter(opts.out, uuid.uuid4().hex[:8], opts.shard_bytes, opts.shard_rows)
+    bar = tqdm(total=len(todo), unit="clip", desc="preprocess", disable=not opts.progress)
+    n_ok = n_err = 0
+    try:
+        for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
+            a, b = writer.add(batch)
+            n_ok, n_err = n_ok + a, n_err + b
+            bar.update(a + b)
+            bar.set_postfix(ok=n_ok, failed=n_err)
+    except EnvironmentFailure as exc:
+        bar.close()
+        writer.flush()  # the clips finished so far are kept; the others are retried next run
+        ray.shutdown()
+        raise EnvironmentFailure(f"{exc} -- run stopped: {n_ok + n_err} clips written, the other "
+                                 f"{len(todo) - n_ok - n_err} are retried by the next run") from None
+    writer.flush()
+    bar.close()
+    return n_ok, n_err
+
+
+def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> dict:
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")  # before ray.data configures its loggers: our bar and
+    # summary say what happened; Ray Data's INFO lines still go to its session log files
     refs = find_refs(opts)
     out = opts.out
     out.mkdir(parents=True, exist_ok=True)
@@ -195,35 +269,8 @@ def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> d
     echo(f"{opts.dataset}: {len(refs)} clips found, {len(refs) - len(todo)} already done, {len(todo)} to process")
     t0 = time.time()
     if todo:
-        if not ray.is_initialized():
-            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-            kwargs = dict(address=opts.ray_address, ignore_reinit_error=True, include_dashboard=False,
-                          log_to_driver=False, configure_logging=False)
-            if opts.ray_address is None:
-                kwargs["num_cpus"] = opts.num_workers or os.cpu_count() or 2
-            ray.init(**kwargs)
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False
-        n_gpus = int(ray.cluster_resources().get("GPU", 0))
-        workers = min(len(todo), opts.num_workers or max(1, int(ray.cluster_resources().get("CPU", 2))))
-        ds = ray.data.from_items(_flat_refs(todo), override_num_blocks=min(len(todo), 200))
-        # one clip in flight per actor: clips take seconds, so a free worker should take the next one
-        # rather than clips queueing behind a long one on a busy actor
-        with warnings.catch_warnings():  # max_restarts/max_task_retries have no named parameter yet (Ray 2.60)
-            warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
-            ds = ds.map_batches(ClipProcessor, fn_constructor_kwargs={"cfg": cfg.to_dict(), "detector": opts.detector},
-                                batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
-                                num_gpus=1 if n_gpus else 0, num_cpus=1, max_restarts=3, max_task_retries=3)
-        writer = ShardWriter(out, uuid.uuid4().hex[:8], opts.shard_bytes, opts.shard_rows)
-        bar = tqdm(total=len(todo), unit="clip", desc="preprocess", disable=not opts.progress)
-        n_ok = n_err = 0
-        for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
-            a, b = writer.add(batch)
-            n_ok, n_err = n_ok + a, n_err + b
-            bar.update(a + b)
-            bar.set_postfix(ok=n_ok, failed=n_err)
-        writer.flush()
-        bar.close()
+        with filtered_stderr():
+            _process(opts, cfg, todo)
     card = write_card(opts, cfg, refs, time.time() - t0)
     echo(f"done: {card['counts']['ok']} clips in shards, {card['counts']['failed']} in errors "
          f"({', '.join(f'{k}: {v}' for k, v in card['errors_by_reason'].items()) or 'none'}), "

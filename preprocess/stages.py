@@ -2,7 +2,11 @@
 
 Nothing here imports Ray: pipeline.py wires these into Ray Data, and tests call them
 directly. A clip that fails raises StageError(stage, reason, message) inside the stages;
-process_batch turns it into an error row, so one bad clip never stops a batch.
+process_batch turns it into an error row, so one bad clip never stops a batch. Reasons come
+from the exception's type or code (MediaError.code, ClipTooShort), never from its text. A
+failure of the machine (lsbench.errors.environment_failure: missing ffmpeg, disk full, out
+of memory, CUDA, missing weights) is not the clip's: process_batch re-raises it as an
+EnvironmentFailure, so that the run stops and a later run retries the clip.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pyarrow as pa
 
 from lsbench import media
 from lsbench.audio import to_int16, wav2lip_mel
-from lsbench.errors import MediaError
+from lsbench.errors import ClipError, EnvironmentFailure, MediaError, environment_failure
 from lsbench.sync_energy import estimate_offset
 from lsbench.syncnet.track import Track, crop_track, detect_sparse, track_faces
 
@@ -70,15 +74,6 @@ class Clip:
     timings: Dict[str, float] = field(default_factory=dict)
 
 
-_REASONS = [("no such file", "missing_file"), ("empty file", "empty_file"), ("no audio stream", "no_audio"),
-            ("no video stream", "no_video"), ("corrupt", "corrupt"), ("no decodable video", "corrupt"),
-            ("cannot be decoded", "corrupt")]
-
-
-def _reason(message: str) -> str:
-    return next((code for key, code in _REASONS if key in message), "unreadable")
-
-
 def decoded_bytes(info, max_pixels: int) -> float:
     """Memory the clip's 25 fps RGB frames take once decoded at the size decode() uses."""
     pixels = min(info.width * info.height, max_pixels)
@@ -103,12 +98,12 @@ def decode(clip: Clip, cfg: Config) -> Clip:
     try:
         info = media.probe(src)
         if not info.has_video:
-            raise MediaError(src, "no video stream")
+            raise MediaError(src, "no video stream", "no_video")
         _check_decode_size(src, info, cfg)
         clip.frames, clip.audio = media.read_clip(src, clip.ref.get("audio_path") or None, cfg.max_pixels, info)
         clip.scale = clip.frames.shape[2] / info.width
-    except MediaError as exc:
-        raise StageError("decode", _reason(exc.reason), str(exc)) from None
+    except ClipError as exc:
+        raise StageError("decode", exc.code, str(exc)) from None
     if len(clip.frames) < cfg.min_frames:
         raise StageError("decode", "too_short", f"{src}: {len(clip.frames)} frames at 25 fps, fewer than {cfg.min_frames}")
     if np.abs(clip.audio).max(initial=0) < 1e-4:
@@ -151,12 +146,19 @@ def synchronise(clip: Clip, scorer, cfg: Config) -> Clip:
         clip.method = "none"
         return clip
     if method == "syncnet":
+        from lsbench.syncnet.lse import ClipTooShort  # torch: only where SyncNet runs
+
         crops = crop_track(clip.frames, clip.track, 0.4, 224)
         audio = to_int16(clip.audio[clip.first * SPF : clip.last * SPF])
         try:
             res = scorer.score(crops, audio)
-        except Exception as exc:  # too short for a SyncNet window, etc.
+        except ClipTooShort as exc:
             raise StageError("sync", "too_short", f"{clip.ref['source_path']}: {exc}") from None
+        except Exception as exc:
+            if environment_failure(exc):
+                raise
+            raise StageError("sync", getattr(exc, "code", None) or "sync_failed",
+                             f"{clip.ref['source_path']}: SyncNet failed ({type(exc).__name__}: {exc})") from None
         clip.offset, clip.conf, clip.dist = res.offset, res.lse_c, res.lse_d
     else:
         est = _track_energy(clip, clip.track)
@@ -228,7 +230,8 @@ def error_row(ref: dict, stage: str, reason: str, message: str) -> dict:
 
 
 def process_batch(batch: Dict[str, list], detector, scorer, cfg: Config) -> pa.Table:
-    """Dict batch of ClipRef columns -> RESULT_SCHEMA table, one row per input clip."""
+    """Dict batch of ClipRef columns -> RESULT_SCHEMA table, one row per input clip.
+    Raises EnvironmentFailure (and writes no row) when the machine, not a clip, failed."""
     keys = list(batch)
     n = len(batch[keys[0]]) if keys else 0
     rows = []
@@ -241,9 +244,28 @@ def process_batch(batch: Dict[str, list], detector, scorer, cfg: Config) -> pa.T
             row = _empty_row(ref)
             row.update(ok=False, error_stage=exc.stage, error_reason=exc.reason, error_message=exc.message)
         except Exception as exc:  # a bug or an unforeseen input: recorded, never a crash of the run
+            env = environment_failure(exc)
+            if env is not None:
+                raise env
             row = _empty_row(ref)
             row.update(ok=False, error_stage="internal", error_reason="exception",
                        error_message=f"{ref.get('source_path')}: {type(exc).__name__}: {exc}")
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
+
+
+ENVIRONMENT_STAGE = "environment"  # marker rows: the machine failed, the clips get no row
+
+
+def environment_rows(batch: Dict[str, list], message: str) -> pa.Table:
+    """What an actor returns instead of raising an EnvironmentFailure: one marker row per clip,
+    which the driver turns back into the failure (a raised exception reaches it only as a Ray
+    traceback dump, its type lost)."""
+    keys = list(batch)
+    rows = []
+    for i in range(len(batch[keys[0]]) if keys else 0):
+        row = _empty_row({k: _plain(batch[k][i]) for k in keys})
+        row.update(ok=False, error_stage=ENVIRONMENT_STAGE, error_reason="environment", error_message=message)
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
 
