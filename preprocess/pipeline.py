@@ -40,6 +40,7 @@ from lsbench.errors import ClipError, EnvironmentFailure, LsbenchError, environm
 
 from .schema import ERRORS_SCHEMA, PIPELINE_VERSION, SHARD_SCHEMA
 from .quiet import filtered_stderr
+from .summary import summary_lines
 from .stages import ENVIRONMENT_STAGE, Config, environment_rows, error_row, process_batch
 
 
@@ -87,10 +88,19 @@ def done_clip_ids(out: Path) -> set:
     return done
 
 
-def find_refs(opts: RunOptions) -> List[dict]:
+@dataclass
+class Listing:
+    """What the recipe found: the clips, and the splits this copy of the corpus lacks."""
+
+    refs: List[dict]
+    missing_splits: Dict[str, str]
+
+
+def list_corpus(opts: RunOptions) -> Listing:
     from lsbench.registry import DATASETS
 
     recipe = DATASETS.create(opts.dataset, opts.root)
+    missing = recipe.missing_splits() if opts.split is None else {}
     refs = []
     for ref in recipe.find_clips(opts.split):
         refs.append(ref.to_dict())
@@ -99,7 +109,33 @@ def find_refs(opts: RunOptions) -> List[dict]:
     if not refs:
         raise LsbenchError(f"{opts.root}: the {opts.dataset} recipe found no clips"
                            + (f" in split {opts.split!r}" if opts.split else ""))
-    return refs
+    return Listing(refs, missing)
+
+
+def find_refs(opts: RunOptions) -> List[dict]:
+    return list_corpus(opts).refs
+
+
+def resolve_sync(cfg: Config) -> "tuple[Config, str]":
+    """The config with `--sync auto` made concrete, and a line saying what sync will do.
+    auto = SyncNet when its weights are found, else none: clips are kept unshifted, never
+    dropped on the weight-free estimator's guess (that one only runs with --sync energy)."""
+    from dataclasses import replace
+
+    from lsbench import weights as W
+    from lsbench.syncnet.specs import SYNCNET
+
+    found = W.find(SYNCNET) if cfg.sync in ("auto", "syncnet") else None
+    if cfg.sync == "syncnet" and found is None:
+        raise EnvironmentFailure(f"--sync syncnet: {W.missing_message(SYNCNET)}")
+    method = ("syncnet" if found else "none") if cfg.sync == "auto" else cfg.sync
+    note = {"syncnet": f"sync: syncnet ({found})",
+            "energy": "sync: energy (weight-free estimator; drops clips below --energy-min-conf)",
+            "none": "sync: none (--sync none: offsets not measured, clips kept unshifted)"}[method]
+    if cfg.sync == "auto" and method == "none":
+        note = ("sync: none (--sync auto found no SyncNet weights: offsets not measured, clips kept unshifted; "
+                "`lsbench weights fetch syncnet` to measure them, --sync energy for the weight-free estimator)")
+    return replace(cfg, sync=method), note
 
 
 LPT_MAX_CLIPS = 64
@@ -130,7 +166,7 @@ def make_scorer(cfg: Config):
     from lsbench.syncnet.specs import SYNCNET
 
     if cfg.sync in ("energy", "none") or (cfg.sync == "auto" and W.find(SYNCNET) is None):
-        return None
+        return None  # (the driver resolves auto before the actors start: see resolve_sync)
     from lsbench.device import pick
     from lsbench.syncnet.lse import SyncNetScorer
     from lsbench.syncnet.model import load_syncnet
@@ -261,7 +297,14 @@ def _process(opts: RunOptions, cfg: Config, todo: List[dict]) -> "tuple[int, int
 def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> dict:
     os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")  # before ray.data configures its loggers: our bar and
     # summary say what happened; Ray Data's INFO lines still go to its session log files
-    refs = find_refs(opts)
+    listing = list_corpus(opts)
+    refs = listing.refs
+    if listing.missing_splits:
+        echo(f"note: {opts.dataset} split(s) not in this corpus, skipped: "
+             + "; ".join(f"{s} ({why})" for s, why in listing.missing_splits.items()))
+    requested = cfg.sync
+    cfg, sync_note = resolve_sync(cfg)
+    echo(sync_note)
     out = opts.out
     out.mkdir(parents=True, exist_ok=True)
     done = done_clip_ids(out)
@@ -271,10 +314,12 @@ def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> d
     if todo:
         with filtered_stderr():
             _process(opts, cfg, todo)
-    card = write_card(opts, cfg, refs, time.time() - t0)
+    card = write_card(opts, cfg, refs, time.time() - t0, listing.missing_splits, requested)
     echo(f"done: {card['counts']['ok']} clips in shards, {card['counts']['failed']} in errors "
          f"({', '.join(f'{k}: {v}' for k, v in card['errors_by_reason'].items()) or 'none'}), "
          f"{card['hours']:.3f} h of video; {out}")
+    for line in summary_lines(card):
+        echo(line)
     return card
 
 
@@ -286,13 +331,15 @@ def read_errors(out: Path):
         columns=ERRORS_SCHEMA.names)
 
 
-def write_card(opts: RunOptions, cfg: Config, refs: Iterable[dict], seconds: float) -> dict:
+def write_card(opts: RunOptions, cfg: Config, refs: Iterable[dict], seconds: float,
+               missing_splits: Optional[Dict[str, str]] = None, sync_requested: Optional[str] = None) -> dict:
     files = sorted((opts.out / "shards").glob("*.parquet"))
     cols = ["clip_id", "split", "n_frames", "av_offset", "sync_conf", "sync_method"]
     meta = pa.concat_tables([pq.read_table(f, columns=cols) for f in files]).to_pandas() if files else None
     errors = read_errors(opts.out)
-    offsets = meta["av_offset"].to_numpy() if meta is not None else np.zeros(0)
-    conf = meta["sync_conf"].to_numpy(dtype=float) if meta is not None else np.zeros(0)
+    measured = meta[meta["sync_method"] != "none"] if meta is not None else None  # --sync none measures nothing
+    offsets = measured["av_offset"].to_numpy() if measured is not None else np.zeros(0)
+    conf = measured["sync_conf"].to_numpy(dtype=float) if measured is not None else np.zeros(0)
     conf = conf[np.isfinite(conf)]
     edges = np.linspace(0, max(15.0, float(conf.max()) if conf.size else 15.0), 16)
     card = {
@@ -303,15 +350,20 @@ def write_card(opts: RunOptions, cfg: Config, refs: Iterable[dict], seconds: flo
         "errors_by_reason": errors["reason"].value_counts().to_dict() if len(errors) else {},
         "errors_by_stage": errors["stage"].value_counts().to_dict() if len(errors) else {},
         "hours": float(meta["n_frames"].sum() / 25 / 3600) if meta is not None else 0.0,
-        "offset_histogram": {str(k): int(v) for k, v in zip(*np.unique(offsets, return_counts=True))},
-        "confidence_histogram": {"edges": edges.round(3).tolist(), "counts": np.histogram(conf, edges)[0].tolist()},
         "sync_methods": meta["sync_method"].value_counts().to_dict() if meta is not None else {},
+        "sync_methods_by_split": ({sp: g["sync_method"].value_counts().to_dict() for sp, g in meta.groupby("split")}
+                                  if meta is not None else {}),
+        "missing_splits": missing_splits or {},
         "shard_files": [f.name for f in files],
-        "config": {**cfg.to_dict(), "detector": opts.detector, "split": opts.split, "limit": opts.limit},
+        "config": {**cfg.to_dict(), "sync_requested": sync_requested or cfg.sync, "detector": opts.detector,
+                   "split": opts.split, "limit": opts.limit},
         "versions": {"lsbench": __version__, "pipeline": PIPELINE_VERSION, "python": platform.python_version(),
                      "pyarrow": pa.__version__},
         "seconds_this_run": round(seconds, 2),
     }
+    if len(offsets):  # offsets measured (syncnet / energy): their histograms; with none, nothing to show
+        card["offset_histogram"] = {str(k): int(v) for k, v in zip(*np.unique(offsets, return_counts=True))}
+        card["confidence_histogram"] = {"edges": edges.round(3).tolist(), "counts": np.histogram(conf, edges)[0].tolist()}
     tmp = opts.out / ".dataset_card.json.tmp"
     tmp.write_text(json.dumps(card, indent=1, default=str) + "\n")
     os.replace(tmp, opts.out / "dataset_card.json")

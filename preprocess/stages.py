@@ -44,7 +44,7 @@ class Config:
     detect_every: int = 5
     min_face_size: float = 40.0
     min_coverage: float = 0.8  # the chosen face track must span this share of the clip
-    sync: str = "auto"  # auto | syncnet | energy | none
+    sync: str = "auto"  # auto (= syncnet when its weights are found, else none) | syncnet | energy | none
     sync_min_conf: float = 3.0  # SyncNet LSE-C
     energy_min_conf: float = 4.0  # energy estimator: peak height in standard deviations
     sync_max_offset: int = 6
@@ -141,7 +141,7 @@ def _track_energy(clip: Clip, track: Track):
 def synchronise(clip: Clip, scorer, cfg: Config) -> Clip:
     """Estimate the AV offset of the track, drop the clip when out of sync, else cut the
     frame range and audio so that they line up (no invented silence)."""
-    method = cfg.sync if cfg.sync != "auto" else ("syncnet" if scorer is not None else "energy")
+    method = cfg.sync if cfg.sync != "auto" else ("syncnet" if scorer is not None else "none")
     if method == "none":
         clip.method = "none"
         return clip

@@ -46,7 +46,20 @@ class Recipe(ABC):
 
     @abstractmethod
     def find_clips(self, split: Optional[str] = None) -> Iterator[ClipRef]:
-        """ClipRefs of one split, or of all."""
+        """ClipRefs of one split, or of every split present (see missing_splits)."""
+
+    def missing_splits(self) -> Dict[str, str]:
+        """Splits absent from this copy of the corpus -> what was looked for. find_clips()
+        without a split skips them; a corpus with no split at all is a LayoutError."""
+        return {}
+
+    def present_splits(self) -> List[str]:
+        missing = self.missing_splits()
+        present = [s for s in self.splits if s not in missing]
+        if not present:
+            raise LayoutError(f"{self.root}: no {self.name} split found ("
+                              + "; ".join(f"{s}: {why}" for s, why in missing.items()) + ")")
+        return present
 
     def _check_split(self, split: Optional[str]) -> None:
         if split is not None and split not in self.splits:

@@ -60,9 +60,12 @@ class LRS2(Recipe):
                 return candidate
         return line.split()[0]
 
+    def missing_splits(self) -> Dict[str, str]:
+        return {s: f"{self.lists / f'{s}.txt'} not found" for s in self.splits if not (self.lists / f"{s}.txt").is_file()}
+
     def find_clips(self, split: Optional[str] = None) -> Iterator[ClipRef]:
         self._check_split(split)
-        for s in [split] if split else self.splits:
+        for s in [split] if split else self.present_splits():
             folder = "pretrain" if s == "pretrain" else "main"
             for line in self.split_list(s):
                 item = self._resolve(line, folder)

@@ -5,7 +5,7 @@ centred in the clip) is kept with the clip."""
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Dict, Iterator, Optional
 
 from .base import ClipRef, LayoutError, Recipe
 
@@ -20,10 +20,15 @@ class LRW(Recipe):
         if not any(p.is_dir() and any((p / s).is_dir() for s in self.splits) for p in self.data.iterdir()):
             raise LayoutError(f"{self.data}: not an LRW root (expected WORD/train, WORD/val, WORD/test folders)")
 
+    def missing_splits(self) -> Dict[str, str]:
+        words = [p for p in self.data.iterdir() if p.is_dir()]
+        return {s: f"no {self.data}/WORD/{s} folder" for s in self.splits if not any((w / s).is_dir() for w in words)}
+
     def find_clips(self, split: Optional[str] = None) -> Iterator[ClipRef]:
         self._check_split(split)
+        splits = [split] if split else self.present_splits()
         for word_dir in sorted(p for p in self.data.iterdir() if p.is_dir()):
-            for s in [split] if split else self.splits:
+            for s in splits:
                 for mp4 in sorted((word_dir / s).glob("*.mp4")):
                     duration = None
                     txt = mp4.with_suffix(".txt")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Dict, Iterator, Optional
 
 from .base import ClipRef, LayoutError, Recipe
 
@@ -17,9 +17,12 @@ class VoxCeleb2(Recipe):
         if not any((self.root / s / "mp4").is_dir() for s in self.splits):
             raise LayoutError(f"{self.root}: not a VoxCeleb2 root (expected dev/mp4 or test/mp4 inside)")
 
+    def missing_splits(self) -> Dict[str, str]:
+        return {s: f"{self.root / s / 'mp4'} not found" for s in self.splits if not (self.root / s / "mp4").is_dir()}
+
     def find_clips(self, split: Optional[str] = None) -> Iterator[ClipRef]:
         self._check_split(split)
-        for s in [split] if split else self.splits:
+        for s in [split] if split else self.present_splits():
             base = self.root / s / "mp4"
             if not base.is_dir():
                 continue
