@@ -7,7 +7,8 @@ with exactly the clip set of an uninterrupted run:
 
   OUT/shards/part-<run>-<n>.parquet     clip rows (SHARD_SCHEMA)
   OUT/errors/part-<run>-<n>.parquet     clips that failed (ERRORS_SCHEMA): stage + reason
-  OUT/dataset_card.json                 counts, hours, offset/confidence histograms, config
+  OUT/build.json                        the configuration every row was built with (preprocess/build.py)
+  OUT/dataset_card.json                 counts, hours, offset/confidence histograms, config, weights
 
 A clip is done once its row is in a renamed file of either folder; a re-run skips done
 clips and removes leftover temporary files. Clips are flushed in file order, so a row is
@@ -23,25 +24,25 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 import uuid
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lsbench import __version__
 from lsbench.errors import ClipError, EnvironmentFailure, LsbenchError, environment_failure
 
-from .schema import ERRORS_SCHEMA, PIPELINE_VERSION, SHARD_SCHEMA
+from .build import build_record, claim, weight_record, weight_state
+from .card import read_errors, write_card  # noqa: F401  (read_errors: pipeline's public reader of OUT/errors)
 from .quiet import filtered_stderr
-from .summary import summary_lines
+from .schema import ERRORS_SCHEMA, SHARD_SCHEMA, columns_for
 from .stages import ENVIRONMENT_STAGE, Config, environment_rows, error_row, process_batch
+from .summary import summary_lines
 
 
 @dataclass
@@ -51,7 +52,7 @@ class RunOptions:
     out: Path
     split: Optional[str] = None
     limit: Optional[int] = None
-    detector: str = "auto"  # auto = s3fd when its weights are present, else dlib
+    detector: str = "auto"  # auto = s3fd when its weights are present, else dlib (resolved before the actors start)
     shard_bytes: int = 512 << 20
     shard_rows: Optional[int] = None  # flush after this many rows too (tests, quick runs)
     ray_address: Optional[str] = None
@@ -84,7 +85,7 @@ def done_clip_ids(out: Path) -> set:
         for tmp in folder.glob(".*.tmp"):
             tmp.unlink()
         for f in folder.glob("*.parquet"):
-            done.update(pq.read_table(f, columns=["clip_id"]).column("clip_id").to_pylist())
+            done.update(pq.read_table(f, columns=columns_for("resume")).column("clip_id").to_pylist())
     return done
 
 
@@ -120,8 +121,6 @@ def resolve_sync(cfg: Config) -> "tuple[Config, str]":
     """The config with `--sync auto` made concrete, and a line saying what sync will do.
     auto = SyncNet when its weights are found, else none: clips are kept unshifted, never
     dropped on the weight-free estimator's guess (that one only runs with --sync energy)."""
-    from dataclasses import replace
-
     from lsbench import weights as W
     from lsbench.syncnet.specs import SYNCNET
 
@@ -207,6 +206,7 @@ class ClipProcessor:
 def _flat_refs(refs: List[dict]) -> List[dict]:
     """Ray Data columns must be flat: nested word timings travel as JSON text."""
     return [{**r, "words": json.dumps(r["words"]) if r.get("words") is not None else "",
+             "word_duration": float("nan") if r.get("word_duration") is None else float(r["word_duration"]),
              "audio_path": r.get("audio_path") or ""} for r in refs]
 
 
@@ -294,6 +294,28 @@ def _process(opts: RunOptions, cfg: Config, todo: List[dict]) -> "tuple[int, int
     return n_ok, n_err
 
 
+def resolve_detector(name: str) -> "tuple[str, Dict[str, dict]]":
+    """The detector `name` stands for (auto -> s3fd or dlib) and the provenance record of its weights."""
+    from lsbench import weights as W
+    from lsbench.detectors import resolve_name
+    from lsbench.detectors.specs import S3FD
+
+    resolved = resolve_name(name)
+    if resolved != "s3fd":
+        return resolved, {}
+    found = W.find(S3FD)
+    if found is None:
+        raise EnvironmentFailure(f"--detector s3fd: {W.missing_message(S3FD)}")
+    return resolved, {"s3fd": weight_record(S3FD, found)}
+
+
+def sync_weights(cfg: Config) -> Dict[str, dict]:
+    from lsbench import weights as W
+    from lsbench.syncnet.specs import SYNCNET
+
+    return {"syncnet": weight_record(SYNCNET, W.find(SYNCNET))} if cfg.sync == "syncnet" else {}
+
+
 def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> dict:
     os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")  # before ray.data configures its loggers: our bar and
     # summary say what happened; Ray Data's INFO lines still go to its session log files
@@ -304,67 +326,25 @@ def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> d
              + "; ".join(f"{s} ({why})" for s, why in listing.missing_splits.items()))
     requested = cfg.sync
     cfg, sync_note = resolve_sync(cfg)
+    detector, weights = resolve_detector(opts.detector)
+    weights.update(sync_weights(cfg))
+    echo(f"detector: {detector} (weights: {weight_state(weights.get(detector))})")
     echo(sync_note)
     out = opts.out
-    out.mkdir(parents=True, exist_ok=True)
+    build = claim(out, build_record(opts.dataset, opts.root, detector, cfg.to_dict(), weights, requested))
     done = done_clip_ids(out)
     todo = longest_first([r for r in refs if r["clip_id"] not in done])
     echo(f"{opts.dataset}: {len(refs)} clips found, {len(refs) - len(todo)} already done, {len(todo)} to process")
     t0 = time.time()
     if todo:
         with filtered_stderr():
-            _process(opts, cfg, todo)
-    card = write_card(opts, cfg, refs, time.time() - t0, listing.missing_splits, requested)
+            _process(replace(opts, detector=detector), cfg, todo)
+    card = write_card(out, build, {"split": opts.split, "limit": opts.limit, "listed": len(refs),
+                                   "processed": len(todo), "seconds": round(time.time() - t0, 2),
+                                   "missing_splits": listing.missing_splits})
     echo(f"done: {card['counts']['ok']} clips in shards, {card['counts']['failed']} in errors "
          f"({', '.join(f'{k}: {v}' for k, v in card['errors_by_reason'].items()) or 'none'}), "
          f"{card['hours']:.3f} h of video; {out}")
     for line in summary_lines(card):
         echo(line)
-    return card
-
-
-def read_errors(out: Path):
-    import pandas as pd
-
-    files = sorted((out / "errors").glob("*.parquet"))
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame(
-        columns=ERRORS_SCHEMA.names)
-
-
-def write_card(opts: RunOptions, cfg: Config, refs: Iterable[dict], seconds: float,
-               missing_splits: Optional[Dict[str, str]] = None, sync_requested: Optional[str] = None) -> dict:
-    files = sorted((opts.out / "shards").glob("*.parquet"))
-    cols = ["clip_id", "split", "n_frames", "av_offset", "sync_conf", "sync_method"]
-    meta = pa.concat_tables([pq.read_table(f, columns=cols) for f in files]).to_pandas() if files else None
-    errors = read_errors(opts.out)
-    measured = meta[meta["sync_method"] != "none"] if meta is not None else None  # --sync none measures nothing
-    offsets = measured["av_offset"].to_numpy() if measured is not None else np.zeros(0)
-    conf = measured["sync_conf"].to_numpy(dtype=float) if measured is not None else np.zeros(0)
-    conf = conf[np.isfinite(conf)]
-    edges = np.linspace(0, max(15.0, float(conf.max()) if conf.size else 15.0), 16)
-    card = {
-        "dataset": opts.dataset,
-        "root": str(opts.root),
-        "counts": {"listed": len(list(refs)), "ok": int(len(meta)) if meta is not None else 0, "failed": int(len(errors))},
-        "by_split": meta["split"].value_counts().to_dict() if meta is not None else {},
-        "errors_by_reason": errors["reason"].value_counts().to_dict() if len(errors) else {},
-        "errors_by_stage": errors["stage"].value_counts().to_dict() if len(errors) else {},
-        "hours": float(meta["n_frames"].sum() / 25 / 3600) if meta is not None else 0.0,
-        "sync_methods": meta["sync_method"].value_counts().to_dict() if meta is not None else {},
-        "sync_methods_by_split": ({sp: g["sync_method"].value_counts().to_dict() for sp, g in meta.groupby("split")}
-                                  if meta is not None else {}),
-        "missing_splits": missing_splits or {},
-        "shard_files": [f.name for f in files],
-        "config": {**cfg.to_dict(), "sync_requested": sync_requested or cfg.sync, "detector": opts.detector,
-                   "split": opts.split, "limit": opts.limit},
-        "versions": {"lsbench": __version__, "pipeline": PIPELINE_VERSION, "python": platform.python_version(),
-                     "pyarrow": pa.__version__},
-        "seconds_this_run": round(seconds, 2),
-    }
-    if len(offsets):  # offsets measured (syncnet / energy): their histograms; with none, nothing to show
-        card["offset_histogram"] = {str(k): int(v) for k, v in zip(*np.unique(offsets, return_counts=True))}
-        card["confidence_histogram"] = {"edges": edges.round(3).tolist(), "counts": np.histogram(conf, edges)[0].tolist()}
-    tmp = opts.out / ".dataset_card.json.tmp"
-    tmp.write_text(json.dumps(card, indent=1, default=str) + "\n")
-    os.replace(tmp, opts.out / "dataset_card.json")
     return card

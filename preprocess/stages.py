@@ -11,7 +11,8 @@ EnvironmentFailure, so that the run stops and a later run retries the clip.
 
 from __future__ import annotations
 
-import io
+import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -25,7 +26,7 @@ from lsbench.errors import ClipError, EnvironmentFailure, MediaError, environmen
 from lsbench.sync_energy import estimate_offset
 from lsbench.syncnet.track import Track, crop_track, detect_sparse, track_faces
 
-from .schema import PIPELINE_VERSION, RESULT_SCHEMA, SHARD_SCHEMA
+from .schema import PIPELINE_VERSION, RESULT_SCHEMA, SHARD_SCHEMA, make_row
 
 SPF = media.SAMPLES_PER_FRAME
 
@@ -200,18 +201,32 @@ def to_row(clip: Clip, cfg: Config, detector_name: str) -> dict:
     audio[: len(seg)] = seg
     mel = wav2lip_mel(audio)
     ref = clip.ref
-    return {
-        "clip_id": ref["clip_id"], "dataset": ref["dataset"], "split": ref["split"], "speaker_id": ref["speaker_id"],
-        "video_id": ref["video_id"], "source_path": ref["source_path"], "transcript": ref.get("transcript", ""),
-        "fps": media.FPS, "n_frames": n, "start_s": first / media.FPS,
-        "frames": jpegs, "crop_size": cfg.crop_size,
-        "boxes": (keep.boxes / clip.scale).astype(np.float32).tolist(),
-        "audio": to_int16(audio).astype("<i2").tobytes(), "sample_rate": media.SAMPLE_RATE,
-        "mel": mel.astype(np.float16).tolist(),
-        "av_offset": int(clip.offset), "sync_conf": float(clip.conf), "sync_dist": float(clip.dist),
-        "sync_method": clip.method, "offset_applied": clip.method != "none" and clip.offset != 0,
-        "pipeline_version": PIPELINE_VERSION, "detector": detector_name,
-    }
+    return make_row(
+        clip_id=ref["clip_id"], dataset=ref["dataset"], split=ref["split"], speaker_id=ref["speaker_id"],
+        video_id=ref["video_id"], source_path=ref["source_path"], transcript=ref.get("transcript") or "",
+        words=_words(ref.get("words")), word_duration=_optional_float(ref.get("word_duration")),
+        fps=media.FPS, n_frames=n, start_s=first / media.FPS,
+        frames=jpegs, crop_size=cfg.crop_size,
+        boxes=(keep.boxes / clip.scale).astype(np.float32).tolist(),
+        audio=to_int16(audio).astype("<i2").tobytes(), sample_rate=media.SAMPLE_RATE,
+        mel=mel.astype(np.float16).tolist(),
+        av_offset=int(clip.offset), sync_conf=float(clip.conf), sync_dist=float(clip.dist),
+        sync_method=clip.method, offset_applied=clip.method != "none" and clip.offset != 0,
+        pipeline_version=PIPELINE_VERSION, detector=detector_name,
+    )
+
+
+def _words(words) -> Optional[List[dict]]:
+    """Word timings from a ClipRef: a list, or the JSON text Ray Data carries them as."""
+    if isinstance(words, str):
+        words = json.loads(words) if words else None
+    if not words:
+        return None
+    return [{"word": w.get("word"), "start": w.get("start"), "end": w.get("end"), "asd": w.get("asd")} for w in words]
+
+
+def _optional_float(v) -> Optional[float]:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
 def process_clip(ref: dict, detector, scorer, cfg: Config) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,7 @@ class ClipRef:
     transcript: str = ""
     audio_path: Optional[str] = None  # VoxCeleb2 ships audio separately as .m4a
     words: Optional[List[Dict]] = field(default=None, compare=False)  # LRS2 pretrain word timings
+    word_duration: Optional[float] = None  # LRW: the `Duration:` of the word
     missing: bool = False  # listed in a split file but absent on disk: becomes an errors row
 
     def to_dict(self) -> dict:
@@ -40,7 +42,7 @@ class Recipe(ABC):
     splits: tuple = ()
 
     def __init__(self, root: "str | Path"):
-        self.root = Path(root)
+        self.root = Path(os.path.abspath(root))  # rows and the card record absolute source paths
         if not self.root.is_dir():
             raise LayoutError(f"{self.root}: corpus root does not exist or is not a folder")
 

@@ -38,4 +38,4 @@ class LRW(Recipe):
                                 duration = float(line.split()[1])
                     yield ClipRef(clip_id=f"lrw/{s}/{word_dir.name}/{mp4.stem}", dataset="lrw", split=s,
                                   speaker_id="", video_id=mp4.stem, source_path=str(mp4), transcript=word_dir.name,
-                                  words=[{"word": word_dir.name, "duration": duration}] if duration else None)
+                                  word_duration=duration)
