@@ -109,7 +109,11 @@ def _rate(text: str) -> float:
 def probe(path: "str | os.PathLike") -> MediaInfo:
     """Describe a media file; raise MediaError for a missing, empty or corrupt one."""
     p = Path(path)
-    if not p.exists():
+    try:
+        exists = p.exists()
+    except PermissionError:  # a folder on the way cannot be searched
+        raise MediaError(str(p), "not readable (permission denied on its folder)", "unreadable") from None
+    if not exists:
         raise MediaError(str(p), "no such file", "missing_file")
     if p.is_dir():
         raise MediaError(str(p), "is a directory, not a media file", "not_a_file")

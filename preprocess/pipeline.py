@@ -95,6 +95,7 @@ class Listing:
 
     refs: List[dict]
     missing_splits: Dict[str, str]
+    unreadable_folders: List[str]  # "path (reason)": their clips could not be listed
 
 
 def list_corpus(opts: RunOptions) -> Listing:
@@ -109,8 +110,10 @@ def list_corpus(opts: RunOptions) -> Listing:
             break
     if not refs:
         raise LsbenchError(f"{opts.root}: the {opts.dataset} recipe found no clips"
-                           + (f" in split {opts.split!r}" if opts.split else ""))
-    return Listing(refs, missing)
+                           + (f" in split {opts.split!r}" if opts.split else "")
+                           + (f"; {len(recipe.unreadable)} folder(s) could not be read, e.g. {recipe.unreadable[0]}"
+                              if recipe.unreadable else ""))
+    return Listing(refs, missing, list(recipe.unreadable))
 
 
 def find_refs(opts: RunOptions) -> List[dict]:
@@ -260,7 +263,12 @@ def _process(opts: RunOptions, cfg: Config, todo: List[dict]) -> "tuple[int, int
                       log_to_driver=False, configure_logging=False)
         if opts.ray_address is None:
             kwargs["num_cpus"] = opts.num_workers or os.cpu_count() or 2
-        ray.init(**kwargs)
+        try:
+            ray.init(**kwargs)
+        except Exception as exc:  # no cluster at --ray-address, a node that timed out starting, ...
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            where = f"at {opts.ray_address}" if opts.ray_address else "locally"
+            raise EnvironmentFailure(f"Ray could not start {where} ({type(exc).__name__}: {first})") from None
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     n_gpus = int(ray.cluster_resources().get("GPU", 0))
@@ -324,6 +332,10 @@ def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> d
     if listing.missing_splits:
         echo(f"note: {opts.dataset} split(s) not in this corpus, skipped: "
              + "; ".join(f"{s} ({why})" for s, why in listing.missing_splits.items()))
+    if listing.unreadable_folders:
+        n = len(listing.unreadable_folders)
+        echo(f"warning: {n} folder(s) could not be read while listing, their clips are not among those found: "
+             + "; ".join(listing.unreadable_folders[:3]) + (f"; and {n - 3} more (dataset_card.json)" if n > 3 else ""))
     requested = cfg.sync
     cfg, sync_note = resolve_sync(cfg)
     detector, weights = resolve_detector(opts.detector)
@@ -334,14 +346,16 @@ def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> d
     build = claim(out, build_record(opts.dataset, opts.root, detector, cfg.to_dict(), weights, requested))
     done = done_clip_ids(out)
     todo = longest_first([r for r in refs if r["clip_id"] not in done])
-    echo(f"{opts.dataset}: {len(refs)} clips found, {len(refs) - len(todo)} already done, {len(todo)} to process")
+    unread = f" ({len(listing.unreadable_folders)} folder(s) unreadable)" if listing.unreadable_folders else ""
+    echo(f"{opts.dataset}: {len(refs)} clips found{unread}, {len(refs) - len(todo)} already done, {len(todo)} to process")
     t0 = time.time()
     if todo:
         with filtered_stderr():
             _process(replace(opts, detector=detector), cfg, todo)
     card = write_card(out, build, {"split": opts.split, "limit": opts.limit, "listed": len(refs),
                                    "processed": len(todo), "seconds": round(time.time() - t0, 2),
-                                   "missing_splits": listing.missing_splits})
+                                   "missing_splits": listing.missing_splits,
+                                   "unreadable_folders": listing.unreadable_folders})
     echo(f"done: {card['counts']['ok']} clips in shards, {card['counts']['failed']} in errors "
          f"({', '.join(f'{k}: {v}' for k, v in card['errors_by_reason'].items()) or 'none'}), "
          f"{card['hours']:.3f} h of video; {out}")

@@ -36,7 +36,7 @@ WORD = pa.struct([("word", pa.string()), ("start", pa.float32()), ("end", pa.flo
 
 COLUMNS: List[Column] = [
     # ids
-    _col("clip_id", pa.string(), "unique id: <dataset>/<split>/<corpus path of the clip without extension>",
+    _col("clip_id", pa.string(), "unique id: dataset/split/the clip's path in the corpus, without extension",
          "train", "eval", "card", "resume", "validate"),
     _col("dataset", pa.string(), "corpus name (lrs2, lrw, voxceleb2)", "eval"),
     _col("split", pa.string(), "the corpus's split (lrs2: train/val/test/pretrain; lrw: train/val/test; "

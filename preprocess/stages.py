@@ -112,18 +112,46 @@ def decode(clip: Clip, cfg: Config) -> Clip:
     return clip
 
 
+def clip_boxes(dets: List[np.ndarray], width: int, height: int) -> "tuple[List[np.ndarray], Optional[tuple]]":
+    """Detector boxes clipped to the frame; boxes that are not finite or have no area inside
+    the frame are dropped. Returns the clipped boxes per frame and the first dropped
+    (frame, box), so that a clip whose every box was absurd can say which box it got."""
+    out, first_bad = [], None
+    for i, d in enumerate(dets):
+        d = np.asarray(d, np.float64)
+        if d.size == 0:
+            out.append(np.zeros((0, 5)))
+            continue
+        d = d.reshape(len(d), -1)
+        finite = np.isfinite(d[:, :4]).all(1)
+        c = d.copy()
+        c[:, [0, 2]] = np.clip(np.nan_to_num(c[:, [0, 2]]), 0, width)
+        c[:, [1, 3]] = np.clip(np.nan_to_num(c[:, [1, 3]]), 0, height)
+        good = finite & (c[:, 2] - c[:, 0] >= 1) & (c[:, 3] - c[:, 1] >= 1)
+        if first_bad is None and not good.all():
+            first_bad = (i, d[int(np.argmin(good))][:4].tolist())
+        out.append(c[good])
+    return out, first_bad
+
+
 def detect_and_track(clip: Clip, detector, cfg: Config) -> Clip:
-    """Detect every k-th frame, link into tracks, keep the speaking face's track."""
-    n = len(clip.frames)
+    """Detect every k-th frame, clip the boxes to the frame, link into tracks, keep the speaking face's track."""
+    n, height, width = clip.frames.shape[:3]
     step = max(1, cfg.detect_every)
-    dets = detect_sparse(detector, clip.frames, step, last=True)  # the last frame too, so tracks reach the end
+    raw = detect_sparse(detector, clip.frames, step, last=True)  # the last frame too, so tracks reach the end
+    dets, bad = clip_boxes(raw, width, height)
     min_span = max(cfg.min_frames, int(cfg.min_coverage * n)) - 1
     tracks = track_faces(dets, min_track=min_span, num_failed_det=max(25, 2 * step),
                          min_face_size=cfg.min_face_size * clip.scale)
     if not tracks:
         n_det = sum(len(d) for d in dets)
+        src = clip.ref["source_path"]
+        if n_det == 0 and bad is not None:
+            raise StageError("detect", "bad_box", f"{src}: the detector's boxes cannot be cropped from the "
+                                                  f"{width}x{height} frame, e.g. {_box(bad[1])} in frame {bad[0]} "
+                                                  f"(not finite, or no area inside the frame)")
         reason = "no_face" if n_det == 0 else "face_lost"
-        raise StageError("detect", reason, f"{clip.ref['source_path']}: no face track spans {cfg.min_coverage:.0%} of the "
+        raise StageError("detect", reason, f"{src}: no face track spans {cfg.min_coverage:.0%} of the "
                                            f"clip ({n_det} detections in {len(range(0, n, step))} frames looked at)")
     if len(tracks) > 1:  # several faces: the one whose mouth moves with the audio speaks
         confs = [_track_energy(clip, t).conf for t in tracks]
@@ -131,6 +159,22 @@ def detect_and_track(clip: Clip, detector, cfg: Config) -> Clip:
     clip.track = tracks[0]
     clip.first, clip.last = int(clip.track.frames[0]), int(clip.track.frames[-1]) + 1
     return clip
+
+
+def _box(box) -> str:
+    return "[" + ", ".join(f"{v:.6g}" for v in box) + "]"
+
+
+def crop(clip: Clip, track: Track, crop_scale: float, size: int) -> np.ndarray:
+    """crop_track, with a box OpenCV cannot crop turned into a bad_box error naming it."""
+    import cv2
+
+    try:
+        return crop_track(clip.frames, track, crop_scale, size)
+    except (cv2.error, ValueError, OverflowError) as exc:
+        raise StageError("detect", "bad_box", f"{clip.ref['source_path']}: face box {_box(track.boxes[0])} (first of "
+                                              f"the track) cannot be cropped ({type(exc).__name__}: "
+                                              f"{str(exc).strip().splitlines()[-1][:200]})") from None
 
 
 def _track_energy(clip: Clip, track: Track):
@@ -149,7 +193,7 @@ def synchronise(clip: Clip, scorer, cfg: Config) -> Clip:
     if method == "syncnet":
         from lsbench.syncnet.lse import ClipTooShort  # torch: only where SyncNet runs
 
-        crops = crop_track(clip.frames, clip.track, 0.4, 224)
+        crops = crop(clip, clip.track, 0.4, 224)
         audio = to_int16(clip.audio[clip.first * SPF : clip.last * SPF])
         try:
             res = scorer.score(crops, audio)
@@ -194,7 +238,7 @@ def to_row(clip: Clip, cfg: Config, detector_name: str) -> dict:
         raise StageError("sync", "too_short", f"{clip.ref['source_path']}: {n} frames left after the offset correction")
     keep = Track(clip.track.frames[first - clip.first : last - clip.first],
                  clip.track.boxes[first - clip.first : last - clip.first], clip.track.scores)
-    crops = crop_track(clip.frames, keep, cfg.crop_scale, cfg.crop_size)
+    crops = crop(clip, keep, cfg.crop_scale, cfg.crop_size)
     jpegs = [cv2.imencode(".jpg", c[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])[1].tobytes() for c in crops]
     audio = np.zeros(n * SPF, np.float32)
     seg = clip.audio[a0 * SPF : (a0 + n) * SPF]

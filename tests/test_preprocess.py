@@ -237,7 +237,8 @@ def test_killing_a_ray_worker_mid_run_loses_nothing(lrs2_corpus, lrs2_run, tmp_p
     os.kill(victim, signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr[-2000:]
-    assert "will be retried" in stderr or "restart" in stderr.lower()  # the kill really hit a busy worker
+    # the kill really hit a busy worker: Ray's driver prints the raylet's report on stdout
+    assert "will be retried" in stdout + stderr, (stdout[-2000:], stderr[-2000:])
     ids = list(pd.read_parquet(out / "shards")["clip_id"])
     assert len(ids) == len(set(ids)) and sorted(ids) == clean
     for f in (out / "shards").glob("*"):
