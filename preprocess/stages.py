@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from lsbench import media
 from lsbench.audio import to_int16, wav2lip_mel
-from lsbench.errors import ClipError, EnvironmentFailure, MediaError, environment_failure
+from lsbench.errors import ClipError, MediaError, environment_failure
 from lsbench.sync_energy import estimate_offset
 from lsbench.syncnet.track import Track, crop_track, detect_sparse, track_faces
 
@@ -148,7 +148,7 @@ def detect_and_track(clip: Clip, detector, cfg: Config) -> Clip:
         src = clip.ref["source_path"]
         if n_det == 0 and bad is not None:
             raise StageError("detect", "bad_box", f"{src}: the detector's boxes cannot be cropped from the "
-                                                  f"{width}x{height} frame, e.g. {_box(bad[1])} in frame {bad[0]} "
+                                                  f"{width}x{height} decoded frame, e.g. {_box(bad[1])} in frame {bad[0]} "
                                                   f"(not finite, or no area inside the frame)")
         reason = "no_face" if n_det == 0 else "face_lost"
         raise StageError("detect", reason, f"{src}: no face track spans {cfg.min_coverage:.0%} of the "
@@ -174,7 +174,7 @@ def crop(clip: Clip, track: Track, crop_scale: float, size: int) -> np.ndarray:
     except (cv2.error, ValueError, OverflowError) as exc:
         raise StageError("detect", "bad_box", f"{clip.ref['source_path']}: face box {_box(track.boxes[0])} (first of "
                                               f"the track) cannot be cropped ({type(exc).__name__}: "
-                                              f"{str(exc).strip().splitlines()[-1][:200]})") from None
+                                              f"{(str(exc).strip().splitlines() or [''])[-1][:200]})") from None
 
 
 def _track_energy(clip: Clip, track: Track):

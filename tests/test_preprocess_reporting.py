@@ -56,7 +56,7 @@ def test_absurd_boxes_are_clipped_to_the_frame_or_named_as_bad_box(lrs2_corpus):
                        ([24421017917952, 0, -5, 10], "[2.4421e+13, 0, -5, 10]")):
         row = process_batch(batch, AbsurdDetector(box), None, cfg).to_pylist()[0]
         assert not row["ok"] and row["error_stage"] == "detect" and row["error_reason"] == "bad_box", row
-        assert shown in row["error_message"] and "160x160 frame" in row["error_message"]
+        assert shown in row["error_message"] and "160x160 decoded frame" in row["error_message"]
         assert ref["source_path"] in row["error_message"]
     boxes, bad = clip_boxes([np.array([[-10, 5, 90, 300, 0.9], [np.inf, 0, 1, 1, 0.9]]), np.zeros((0, 5))], 100, 200)
     assert boxes[0].tolist() == [[0, 5, 90, 200, 0.9]] and len(boxes[1]) == 0 and bad[0] == 0
