@@ -98,7 +98,8 @@ def cli() -> None:
 @click.option("--dataset", type=_choices(DATASETS), required=True, help="Corpus layout to read.")
 @click.option("--root", type=click.Path(path_type=Path), required=True, help="Corpus root (e.g. .../mvlrs_v1).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder for shards.")
-@click.option("--split", default=None, help="Only this split (lrs2: train/val/test/pretrain; lrw: train/val/test; voxceleb2: dev/test).")
+@click.option("--split", default=None, help="Only this split (lrs2: train/val/test/pretrain; lrw: train/val/test; "
+                                            "voxceleb2: dev/test). Default: every split present.")
 @click.option("--limit", type=int, default=None, help="Only the first N clips (quick runs).")
 @click.option("--crop-size", type=int, default=96, show_default=True, help="Face crop side in pixels.")
 @click.option("--crop-scale", type=float, default=0.15, show_default=True, help="Growth of the face box before cropping (0.4 = syncnet_python).")
@@ -106,7 +107,8 @@ def cli() -> None:
               help="auto: s3fd when its weights are present, else dlib (no download).")
 @click.option("--detect-every", type=int, default=5, show_default=True, help="Run the detector on every k-th frame; track between.")
 @click.option("--sync", type=click.Choice(["auto", "syncnet", "energy", "none"]), default="auto", show_default=True,
-              help="AV offset estimator; auto: syncnet when its weights are present, else energy (no weights).")
+              help="AV offset estimator; auto: syncnet when its weights are present, else none (clips kept unshifted); "
+                   "energy: the weight-free estimator (drops clips it is unsure of).")
 @click.option("--sync-min-conf", type=float, default=3.0, show_default=True, help="SyncNet: drop clips below this LSE-C.")
 @click.option("--energy-min-conf", type=float, default=4.0, show_default=True, help="Energy estimator: drop clips below this peak height (std devs).")
 @click.option("--sync-max-offset", type=int, default=6, show_default=True, help="Drop clips with |offset| above this many frames.")

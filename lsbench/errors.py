@@ -1,6 +1,15 @@
-"""Exceptions the CLI turns into one-line messages instead of tracebacks."""
+"""Exceptions the CLI turns into one-line messages instead of tracebacks.
+
+Two families matter to batch jobs such as `preprocess`: a `ClipError` is a problem of one
+input file (it becomes an errors row with the error's `code`); an `EnvironmentFailure` is a
+problem of the machine (a missing binary, a full disk, no memory, a broken GPU, a missing
+weights file) and stops the run, so that a later run retries the clips it would have spoilt.
+"""
 
 from __future__ import annotations
+
+import errno
+from typing import Optional
 
 
 class LsbenchError(Exception):
@@ -26,10 +35,68 @@ class WeightsError(LsbenchError):
     """A checkpoint is missing, corrupt, or refused."""
 
 
-class MediaError(LsbenchError):
+class EnvironmentFailure(LsbenchError):
+    """The machine, not the input, failed: the run stops with this one line and records
+    nothing for the clip at hand, so that a re-run once the cause is fixed retries it."""
+
+    exit_code = 3
+
+
+class ClipError(LsbenchError):
+    """One input file is at fault. `code` is the short reason an errors table records
+    (missing_file, empty_file, no_audio, no_video, corrupt, unreadable, ...), set where the
+    problem is found so that nobody has to guess it from the message text."""
+
+    code = "unreadable"
+
+    def __init__(self, message: str, code: Optional[str] = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    def __reduce__(self):  # picklable across processes despite the keyword
+        return (ClipError._rebuild, (type(self), self.__dict__, self.args))
+
+    @staticmethod
+    def _rebuild(cls, state, args):
+        obj = cls.__new__(cls)
+        Exception.__init__(obj, *args)
+        obj.__dict__.update(state)
+        return obj
+
+
+class MediaError(ClipError):
     """A media file could not be decoded; the message names the file and the reason."""
 
-    def __init__(self, path: str, reason: str):
+    def __init__(self, path: str, reason: str, code: str = "unreadable"):
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{path}: {reason}")
+        super().__init__(f"{path}: {reason}", code)
+
+
+# errno values that say the machine, not the file, is out of something
+_ENV_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+               errno.ENOMEM: "out of memory", errno.EMFILE: "too many open files", errno.ENFILE: "too many open files"}
+
+
+def environment_failure(exc: BaseException) -> Optional[EnvironmentFailure]:
+    """The EnvironmentFailure that `exc` amounts to, or None when it may be the input's fault.
+
+    Decided by type (and errno), never by message text: MemoryError, an OSError whose errno
+    says disk full / no memory / no file handles, a WeightsError (a weights file missing or
+    refused), and torch's CUDA errors (torch.OutOfMemoryError, torch.AcceleratorError),
+    recognised by their class so that torch need not be imported here."""
+    if isinstance(exc, EnvironmentFailure):
+        return exc
+    if isinstance(exc, MemoryError):
+        return EnvironmentFailure(f"out of memory ({type(exc).__name__}{': ' + str(exc) if str(exc) else ''})")
+    if isinstance(exc, OSError) and exc.errno in _ENV_ERRNOS:
+        where = f" writing {exc.filename}" if getattr(exc, "filename", None) else ""
+        return EnvironmentFailure(f"{_ENV_ERRNOS[exc.errno]}{where} ({exc.strerror or exc})")
+    if isinstance(exc, WeightsError):
+        return EnvironmentFailure(str(exc))
+    for cls in type(exc).__mro__:
+        if cls.__module__.split(".")[0] == "torch" and cls.__name__ in ("OutOfMemoryError", "AcceleratorError"):
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            return EnvironmentFailure(f"CUDA failure ({type(exc).__name__}: {first})")
+    return None

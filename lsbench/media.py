@@ -20,7 +20,7 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
-from .errors import MediaError
+from .errors import EnvironmentFailure, MediaError
 
 FPS = 25
 SAMPLE_RATE = 16000
@@ -54,16 +54,48 @@ class MediaInfo:
         return self.audio_start - self.video_start
 
 
+def _spawn_failure(tool: str, exc: OSError) -> EnvironmentFailure:
+    """ffmpeg/ffprobe could not be started at all: the machine's fault, never the clip's."""
+    if isinstance(exc, FileNotFoundError):
+        return EnvironmentFailure(f"{tool} is not installed or not on PATH (apt-get install ffmpeg)")
+    return EnvironmentFailure(f"{tool} cannot be started ({type(exc).__name__}: {exc})")
+
+
+def tool_failure(tool: str, returncode: int) -> Optional[EnvironmentFailure]:
+    """After `tool` failed on a file: the EnvironmentFailure to raise when the tool itself is
+    broken (killed by a signal, e.g. the OOM killer, or `tool -version` fails too), or None
+    when the tool works and the file is to blame. Costs one extra call, only on failures."""
+    if returncode is not None and returncode < 0:
+        return EnvironmentFailure(f"{tool} was killed by signal {-returncode} (out of memory?)")
+    try:
+        check = subprocess.run([tool, "-version"], capture_output=True, timeout=60)
+    except OSError as exc:
+        return _spawn_failure(tool, exc)
+    except subprocess.TimeoutExpired:
+        return EnvironmentFailure(f"{tool} -version did not answer within 60 s")
+    if check.returncode != 0:
+        msg = check.stderr.decode(errors="replace").strip().splitlines()
+        return EnvironmentFailure(f"{tool} does not run: `{tool} -version` exits {check.returncode}"
+                                  + (f" ({msg[-1]})" if msg else ""))
+    return None
+
+
 def _ffprobe_json(path: Path) -> dict:
     cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
     try:
         out = subprocess.run(cmd, capture_output=True, check=False, timeout=120)
-    except FileNotFoundError:
-        raise MediaError(str(path), "ffprobe is not installed (apt-get install ffmpeg)") from None
+    except OSError as exc:
+        raise _spawn_failure("ffprobe", exc) from None
     if out.returncode != 0:
+        broken = tool_failure("ffprobe", out.returncode)
+        if broken:
+            raise broken
         msg = out.stderr.decode(errors="replace").strip().splitlines()
-        raise MediaError(str(path), f"corrupt or unreadable media ({msg[-1] if msg else 'ffprobe failed'})")
-    return json.loads(out.stdout or b"{}")
+        raise MediaError(str(path), f"corrupt or unreadable media ({msg[-1] if msg else 'ffprobe failed'})", "corrupt")
+    try:
+        return json.loads(out.stdout or b"{}")
+    except ValueError:
+        raise MediaError(str(path), "corrupt media (ffprobe gave no readable description)", "corrupt") from None
 
 
 def _rate(text: str) -> float:
@@ -77,18 +109,24 @@ def _rate(text: str) -> float:
 def probe(path: "str | os.PathLike") -> MediaInfo:
     """Describe a media file; raise MediaError for a missing, empty or corrupt one."""
     p = Path(path)
-    if not p.exists():
-        raise MediaError(str(p), "no such file")
+    try:
+        exists = p.exists()
+    except PermissionError:  # a folder on the way cannot be searched
+        raise MediaError(str(p), "not readable (permission denied on its folder)", "unreadable") from None
+    if not exists:
+        raise MediaError(str(p), "no such file", "missing_file")
     if p.is_dir():
-        raise MediaError(str(p), "is a directory, not a media file")
+        raise MediaError(str(p), "is a directory, not a media file", "not_a_file")
     if p.stat().st_size == 0:
-        raise MediaError(str(p), "empty file (0 bytes)")
+        raise MediaError(str(p), "empty file (0 bytes)", "empty_file")
+    if not os.access(p, os.R_OK):
+        raise MediaError(str(p), "not readable (permission denied)", "unreadable")
     data = _ffprobe_json(p)
     streams = data.get("streams", [])
     video = next((s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     if video is None and audio is None:
-        raise MediaError(str(p), "no video or audio stream")
+        raise MediaError(str(p), "no video or audio stream", "no_video")
     fmt = data.get("format", {})
     duration = float(fmt.get("duration") or (video or audio or {}).get("duration") or 0.0)
     info = dict(path=str(p), duration=duration, has_video=video is not None, has_audio=audio is not None)
@@ -128,7 +166,7 @@ class _FramePipe:
                  info: Optional[MediaInfo]):
         info = info or probe(path)
         if not info.has_video:
-            raise MediaError(str(path), "no video stream")
+            raise MediaError(str(path), "no video stream", "no_video")
         self.path, self.info = str(path), info
         self.w, self.h = (int(size[0]), int(size[1])) if size else _decode_size(info, max_pixels)
         filters = [f"fps={fps}"]
@@ -136,7 +174,10 @@ class _FramePipe:
             filters.append(f"scale={self.w}:{self.h}")
         cmd = ["ffmpeg", "-v", "error", "-nostdin", "-i", self.path, "-map", "0:v:0", "-vf", ",".join(filters),
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        except OSError as exc:
+            raise _spawn_failure("ffmpeg", exc) from None
         self.count = 0
 
     def read_into(self, frame: np.ndarray) -> bool:
@@ -156,7 +197,11 @@ class _FramePipe:
         self.proc.stderr.close()
         rc = self.proc.wait()
         if self.count == 0:
-            raise MediaError(self.path, f"no decodable video frames ({err.splitlines()[-1] if err else f'ffmpeg exit {rc}'})")
+            broken = tool_failure("ffmpeg", rc)
+            if broken:
+                raise broken
+            raise MediaError(self.path, f"no decodable video frames ({err.splitlines()[-1] if err else f'ffmpeg exit {rc}'})",
+                             "corrupt")
 
 
 def iter_frames(
@@ -226,11 +271,14 @@ class _AudioDecode:
         import threading
 
         if not info.has_audio:
-            raise MediaError(str(path), "no audio stream")
+            raise MediaError(str(path), "no audio stream", "no_audio")
         self.path, self.sr, self.info = str(path), sr, info
         cmd = ["ffmpeg", "-v", "error", "-nostdin", "-i", self.path, "-map", "0:a:0", "-ac", "1", "-ar", str(sr),
                "-f", "f32le", "-acodec", "pcm_f32le", "-"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise _spawn_failure("ffmpeg", exc) from None
         self.out: tuple = (b"", b"")
         self.thread = threading.Thread(target=self._drain, daemon=True)
         self.thread.start()
@@ -243,8 +291,11 @@ class _AudioDecode:
         stdout, stderr = self.out
         audio = np.frombuffer(stdout, np.float32).copy()
         if self.proc.returncode != 0 and audio.size == 0:
+            broken = tool_failure("ffmpeg", self.proc.returncode)
+            if broken:
+                raise broken
             msg = stderr.decode(errors="replace").strip().splitlines()
-            raise MediaError(self.path, f"audio cannot be decoded ({msg[-1] if msg else 'ffmpeg failed'})")
+            raise MediaError(self.path, f"audio cannot be decoded ({msg[-1] if msg else 'ffmpeg failed'})", "corrupt")
         declared = int(round(self.info.audio_duration * self.sr))
         if declared and len(audio) > declared:  # AAC end padding: decoders ignore the edit list's end trim
             audio = audio[:declared]
@@ -303,7 +354,7 @@ def read_wav_int16(path: "str | os.PathLike") -> "tuple[int, np.ndarray]":
     try:
         sr, data = wavfile.read(str(path))
     except (ValueError, FileNotFoundError, OSError) as exc:
-        raise MediaError(str(path), f"not a readable wav file ({exc})") from None
+        raise MediaError(str(path), f"not a readable wav file ({exc})", "corrupt") from None
     return sr, data
 
 
@@ -326,15 +377,25 @@ def write_video(path: "str | os.PathLike", frames: "np.ndarray | Sequence[np.nda
         pad = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
         cmd += ["-vf", pad, "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
                 "-movflags", "+faststart", str(p)]
-        proc = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
+        try:
+            proc = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
+        except OSError as exc:
+            raise _spawn_failure("ffmpeg", exc) from None
         if proc.returncode != 0:
-            raise MediaError(str(p), f"encoding failed ({proc.stderr.decode(errors='replace').strip()[-300:]})")
+            broken = tool_failure("ffmpeg", proc.returncode)
+            if broken:
+                raise broken
+            raise MediaError(str(p), f"encoding failed ({proc.stderr.decode(errors='replace').strip()[-300:]})",
+                             "encode_failed")
     return p
 
 
 def ffmpeg(*args: str) -> None:
     """Run ffmpeg quietly; raise with its last error line."""
-    proc = subprocess.run(["ffmpeg", "-v", "error", "-y", "-nostdin", *args], capture_output=True)
+    try:
+        proc = subprocess.run(["ffmpeg", "-v", "error", "-y", "-nostdin", *args], capture_output=True)
+    except OSError as exc:
+        raise _spawn_failure("ffmpeg", exc) from None
     if proc.returncode != 0:
         lines = proc.stderr.decode(errors="replace").strip().splitlines()
         raise RuntimeError(f"ffmpeg {' '.join(args)} failed: {lines[-1] if lines else proc.returncode}")

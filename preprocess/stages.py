@@ -2,12 +2,17 @@
 
 Nothing here imports Ray: pipeline.py wires these into Ray Data, and tests call them
 directly. A clip that fails raises StageError(stage, reason, message) inside the stages;
-process_batch turns it into an error row, so one bad clip never stops a batch.
+process_batch turns it into an error row, so one bad clip never stops a batch. Reasons come
+from the exception's type or code (MediaError.code, ClipTooShort), never from its text. A
+failure of the machine (lsbench.errors.environment_failure: missing ffmpeg, disk full, out
+of memory, CUDA, missing weights) is not the clip's: process_batch re-raises it as an
+EnvironmentFailure, so that the run stops and a later run retries the clip.
 """
 
 from __future__ import annotations
 
-import io
+import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -17,11 +22,11 @@ import pyarrow as pa
 
 from lsbench import media
 from lsbench.audio import to_int16, wav2lip_mel
-from lsbench.errors import MediaError
+from lsbench.errors import ClipError, MediaError, environment_failure
 from lsbench.sync_energy import estimate_offset
 from lsbench.syncnet.track import Track, crop_track, detect_sparse, track_faces
 
-from .schema import PIPELINE_VERSION, RESULT_SCHEMA, SHARD_SCHEMA
+from .schema import PIPELINE_VERSION, RESULT_SCHEMA, SHARD_SCHEMA, make_row
 
 SPF = media.SAMPLES_PER_FRAME
 
@@ -40,7 +45,7 @@ class Config:
     detect_every: int = 5
     min_face_size: float = 40.0
     min_coverage: float = 0.8  # the chosen face track must span this share of the clip
-    sync: str = "auto"  # auto | syncnet | energy | none
+    sync: str = "auto"  # auto (= syncnet when its weights are found, else none) | syncnet | energy | none
     sync_min_conf: float = 3.0  # SyncNet LSE-C
     energy_min_conf: float = 4.0  # energy estimator: peak height in standard deviations
     sync_max_offset: int = 6
@@ -72,15 +77,6 @@ class Clip:
     timings: Dict[str, float] = field(default_factory=dict)
 
 
-_REASONS = [("no such file", "missing_file"), ("empty file", "empty_file"), ("no audio stream", "no_audio"),
-            ("no video stream", "no_video"), ("corrupt", "corrupt"), ("no decodable video", "corrupt"),
-            ("cannot be decoded", "corrupt")]
-
-
-def _reason(message: str) -> str:
-    return next((code for key, code in _REASONS if key in message), "unreadable")
-
-
 def decoded_bytes(info, max_pixels: int) -> float:
     """Memory the clip's 25 fps RGB frames take once decoded at the size decode() uses."""
     pixels = min(info.width * info.height, max_pixels)
@@ -105,12 +101,12 @@ def decode(clip: Clip, cfg: Config) -> Clip:
     try:
         info = media.probe(src)
         if not info.has_video:
-            raise MediaError(src, "no video stream")
+            raise MediaError(src, "no video stream", "no_video")
         _check_decode_size(src, info, cfg)
         clip.frames, clip.audio = media.read_clip(src, clip.ref.get("audio_path") or None, cfg.max_pixels, info)
         clip.scale = clip.frames.shape[2] / info.width
-    except MediaError as exc:
-        raise StageError("decode", _reason(exc.reason), str(exc)) from None
+    except ClipError as exc:
+        raise StageError("decode", exc.code, str(exc)) from None
     if len(clip.frames) < cfg.min_frames:
         raise StageError("decode", "too_short", f"{src}: {len(clip.frames)} frames at 25 fps, fewer than {cfg.min_frames}")
     if np.abs(clip.audio).max(initial=0) < 1e-4:
@@ -118,18 +114,46 @@ def decode(clip: Clip, cfg: Config) -> Clip:
     return clip
 
 
+def clip_boxes(dets: List[np.ndarray], width: int, height: int) -> "tuple[List[np.ndarray], Optional[tuple]]":
+    """Detector boxes clipped to the frame; boxes that are not finite or have no area inside
+    the frame are dropped. Returns the clipped boxes per frame and the first dropped
+    (frame, box), so that a clip whose every box was absurd can say which box it got."""
+    out, first_bad = [], None
+    for i, d in enumerate(dets):
+        d = np.asarray(d, np.float64)
+        if d.size == 0:
+            out.append(np.zeros((0, 5)))
+            continue
+        d = d.reshape(len(d), -1)
+        finite = np.isfinite(d[:, :4]).all(1)
+        c = d.copy()
+        c[:, [0, 2]] = np.clip(np.nan_to_num(c[:, [0, 2]]), 0, width)
+        c[:, [1, 3]] = np.clip(np.nan_to_num(c[:, [1, 3]]), 0, height)
+        good = finite & (c[:, 2] - c[:, 0] >= 1) & (c[:, 3] - c[:, 1] >= 1)
+        if first_bad is None and not good.all():
+            first_bad = (i, d[int(np.argmin(good))][:4].tolist())
+        out.append(c[good])
+    return out, first_bad
+
+
 def detect_and_track(clip: Clip, detector, cfg: Config) -> Clip:
-    """Detect every k-th frame, link into tracks, keep the speaking face's track."""
-    n = len(clip.frames)
+    """Detect every k-th frame, clip the boxes to the frame, link into tracks, keep the speaking face's track."""
+    n, height, width = clip.frames.shape[:3]
     step = max(1, cfg.detect_every)
-    dets = detect_sparse(detector, clip.frames, step, last=True)  # the last frame too, so tracks reach the end
+    raw = detect_sparse(detector, clip.frames, step, last=True)  # the last frame too, so tracks reach the end
+    dets, bad = clip_boxes(raw, width, height)
     min_span = max(cfg.min_frames, int(cfg.min_coverage * n)) - 1
     tracks = track_faces(dets, min_track=min_span, num_failed_det=max(25, 2 * step),
                          min_face_size=cfg.min_face_size * clip.scale)
     if not tracks:
         n_det = sum(len(d) for d in dets)
+        src = clip.ref["source_path"]
+        if n_det == 0 and bad is not None:
+            raise StageError("detect", "bad_box", f"{src}: the detector's boxes cannot be cropped from the "
+                                                  f"{width}x{height} decoded frame, e.g. {_box(bad[1])} in frame {bad[0]} "
+                                                  f"(not finite, or no area inside the frame)")
         reason = "no_face" if n_det == 0 else "face_lost"
-        raise StageError("detect", reason, f"{clip.ref['source_path']}: no face track spans {cfg.min_coverage:.0%} of the "
+        raise StageError("detect", reason, f"{src}: no face track spans {cfg.min_coverage:.0%} of the "
                                            f"clip ({n_det} detections in {len(range(0, n, step))} frames looked at)")
     if len(tracks) > 1:  # several faces: the one whose mouth moves with the audio speaks
         confs = [_track_energy(clip, t).conf for t in tracks]
@@ -137,6 +161,22 @@ def detect_and_track(clip: Clip, detector, cfg: Config) -> Clip:
     clip.track = tracks[0]
     clip.first, clip.last = int(clip.track.frames[0]), int(clip.track.frames[-1]) + 1
     return clip
+
+
+def _box(box) -> str:
+    return "[" + ", ".join(f"{v:.6g}" for v in box) + "]"
+
+
+def crop(clip: Clip, track: Track, crop_scale: float, size: int) -> np.ndarray:
+    """crop_track, with a box OpenCV cannot crop turned into a bad_box error naming it."""
+    import cv2
+
+    try:
+        return crop_track(clip.frames, track, crop_scale, size)
+    except (cv2.error, ValueError, OverflowError) as exc:
+        raise StageError("detect", "bad_box", f"{clip.ref['source_path']}: face box {_box(track.boxes[0])} (first of "
+                                              f"the track) cannot be cropped ({type(exc).__name__}: "
+                                              f"{(str(exc).strip().splitlines() or [''])[-1][:200]})") from None
 
 
 def _track_energy(clip: Clip, track: Track):
@@ -148,17 +188,24 @@ def _track_energy(clip: Clip, track: Track):
 def synchronise(clip: Clip, scorer, cfg: Config) -> Clip:
     """Estimate the AV offset of the track, drop the clip when out of sync, else cut the
     frame range and audio so that they line up (no invented silence)."""
-    method = cfg.sync if cfg.sync != "auto" else ("syncnet" if scorer is not None else "energy")
+    method = cfg.sync if cfg.sync != "auto" else ("syncnet" if scorer is not None else "none")
     if method == "none":
         clip.method = "none"
         return clip
     if method == "syncnet":
-        crops = crop_track(clip.frames, clip.track, 0.4, 224)
+        from lsbench.syncnet.lse import ClipTooShort  # torch: only where SyncNet runs
+
+        crops = crop(clip, clip.track, 0.4, 224)
         audio = to_int16(clip.audio[clip.first * SPF : clip.last * SPF])
         try:
             res = scorer.score(crops, audio)
-        except Exception as exc:  # too short for a SyncNet window, etc.
+        except ClipTooShort as exc:
             raise StageError("sync", "too_short", f"{clip.ref['source_path']}: {exc}") from None
+        except Exception as exc:
+            if environment_failure(exc):
+                raise
+            raise StageError("sync", getattr(exc, "code", None) or "sync_failed",
+                             f"{clip.ref['source_path']}: SyncNet failed ({type(exc).__name__}: {exc})") from None
         clip.offset, clip.conf, clip.dist = res.offset, res.lse_c, res.lse_d
     else:
         est = _track_energy(clip, clip.track)
@@ -193,26 +240,40 @@ def to_row(clip: Clip, cfg: Config, detector_name: str) -> dict:
         raise StageError("sync", "too_short", f"{clip.ref['source_path']}: {n} frames left after the offset correction")
     keep = Track(clip.track.frames[first - clip.first : last - clip.first],
                  clip.track.boxes[first - clip.first : last - clip.first], clip.track.scores)
-    crops = crop_track(clip.frames, keep, cfg.crop_scale, cfg.crop_size)
+    crops = crop(clip, keep, cfg.crop_scale, cfg.crop_size)
     jpegs = [cv2.imencode(".jpg", c[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])[1].tobytes() for c in crops]
     audio = np.zeros(n * SPF, np.float32)
     seg = clip.audio[a0 * SPF : (a0 + n) * SPF]
     audio[: len(seg)] = seg
     mel = wav2lip_mel(audio)
     ref = clip.ref
-    return {
-        "clip_id": ref["clip_id"], "dataset": ref["dataset"], "split": ref["split"], "speaker_id": ref["speaker_id"],
-        "video_id": ref["video_id"], "source_path": ref["source_path"], "transcript": ref.get("transcript", ""),
-        "fps": media.FPS, "n_frames": n, "start_s": first / media.FPS,
-        "frames": jpegs, "crop_size": cfg.crop_size, "crop_scale": cfg.crop_scale,
-        "source_video": source_copy(ref["source_path"], clip, cfg),
-        "boxes": (keep.boxes / clip.scale).astype(np.float32).tolist(),
-        "audio": to_int16(audio).astype("<i2").tobytes(), "sample_rate": media.SAMPLE_RATE,
-        "mel": mel.astype(np.float16).tolist(),
-        "av_offset": int(clip.offset), "sync_conf": float(clip.conf), "sync_dist": float(clip.dist),
-        "sync_method": clip.method, "offset_applied": clip.method != "none" and clip.offset != 0,
-        "pipeline_version": PIPELINE_VERSION, "detector": detector_name,
-    }
+    return make_row(
+        clip_id=ref["clip_id"], dataset=ref["dataset"], split=ref["split"], speaker_id=ref["speaker_id"],
+        video_id=ref["video_id"], source_path=ref["source_path"], transcript=ref.get("transcript") or "",
+        words=_words(ref.get("words")), word_duration=_optional_float(ref.get("word_duration")),
+        fps=media.FPS, n_frames=n, start_s=first / media.FPS,
+        frames=jpegs, crop_size=cfg.crop_size, crop_scale=cfg.crop_scale,
+        source_video=source_copy(ref["source_path"], clip, cfg),
+        boxes=(keep.boxes / clip.scale).astype(np.float32).tolist(),
+        audio=to_int16(audio).astype("<i2").tobytes(), sample_rate=media.SAMPLE_RATE,
+        mel=mel.astype(np.float16).tolist(),
+        av_offset=int(clip.offset), sync_conf=float(clip.conf), sync_dist=float(clip.dist),
+        sync_method=clip.method, offset_applied=clip.method != "none" and clip.offset != 0,
+        pipeline_version=PIPELINE_VERSION, detector=detector_name,
+    )
+
+
+def _words(words) -> Optional[List[dict]]:
+    """Word timings from a ClipRef: a list, or the JSON text Ray Data carries them as."""
+    if isinstance(words, str):
+        words = json.loads(words) if words else None
+    if not words:
+        return None
+    return [{"word": w.get("word"), "start": w.get("start"), "end": w.get("end"), "asd": w.get("asd")} for w in words]
+
+
+def _optional_float(v) -> Optional[float]:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
 def source_copy(path: str, clip: Clip, cfg: Config) -> Optional[bytes]:
@@ -245,7 +306,8 @@ def error_row(ref: dict, stage: str, reason: str, message: str) -> dict:
 
 
 def process_batch(batch: Dict[str, list], detector, scorer, cfg: Config) -> pa.Table:
-    """Dict batch of ClipRef columns -> RESULT_SCHEMA table, one row per input clip."""
+    """Dict batch of ClipRef columns -> RESULT_SCHEMA table, one row per input clip.
+    Raises EnvironmentFailure (and writes no row) when the machine, not a clip, failed."""
     keys = list(batch)
     n = len(batch[keys[0]]) if keys else 0
     rows = []
@@ -258,9 +320,28 @@ def process_batch(batch: Dict[str, list], detector, scorer, cfg: Config) -> pa.T
             row = _empty_row(ref)
             row.update(ok=False, error_stage=exc.stage, error_reason=exc.reason, error_message=exc.message)
         except Exception as exc:  # a bug or an unforeseen input: recorded, never a crash of the run
+            env = environment_failure(exc)
+            if env is not None:
+                raise env
             row = _empty_row(ref)
             row.update(ok=False, error_stage="internal", error_reason="exception",
                        error_message=f"{ref.get('source_path')}: {type(exc).__name__}: {exc}")
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
+
+
+ENVIRONMENT_STAGE = "environment"  # marker rows: the machine failed, the clips get no row
+
+
+def environment_rows(batch: Dict[str, list], message: str) -> pa.Table:
+    """What an actor returns instead of raising an EnvironmentFailure: one marker row per clip,
+    which the driver turns back into the failure (a raised exception reaches it only as a Ray
+    traceback dump, its type lost)."""
+    keys = list(batch)
+    rows = []
+    for i in range(len(batch[keys[0]]) if keys else 0):
+        row = _empty_row({k: _plain(batch[k][i]) for k in keys})
+        row.update(ok=False, error_stage=ENVIRONMENT_STAGE, error_reason="environment", error_message=message)
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
 
