@@ -187,10 +187,12 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
                    "matrix square root); 0 shows no interval.")
 @click.option("--threads", type=int, default=0, show_default=True,
               help="Torch threads per scoring process (0: torch's default). Pin it to compare runs bit for bit.")
+@click.option("--keep-fid-activations", is_flag=True,
+              help="Keep each clip's FID pool3 activations (OUT/<results>.fid/, 8 KB per frame and side) after the run.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def evaluate(model, generated, submission_name, task, url, weights_sha256, protocol, data, split, limit, seed, device,
              out, save_videos, resume, weights_file, filelist, workers, lse_route, metric_list, fid_bootstrap, threads,
-             no_progress) -> None:
+             keep_fid_activations, no_progress) -> None:
     """Run a model under a protocol and write a results JSON (the leaderboard's only input).
 
     \b
@@ -216,7 +218,8 @@ def evaluate(model, generated, submission_name, task, url, weights_sha256, proto
         run_eval(submission_name, data, protocol, None if split == "all" else split, limit, seed, device, out,
                  save_videos, resume, progress=not no_progress, echo=click.echo, filelist=filelist,
                  lse_route=lse_route, metrics=chosen, fid_bootstrap=fid_bootstrap, threads=threads,
-                 generated=generated, task=task, url=url, weights_sha256=weights_sha256)
+                 generated=generated, task=task, url=url, weights_sha256=weights_sha256,
+                 keep_activations=keep_fid_activations)
         return
     names = [m for m in MODELS.names(ready_only=True)] if model == "all" else [model]
     skipped = []
@@ -225,7 +228,7 @@ def evaluate(model, generated, submission_name, task, url, weights_sha256, proto
             run_eval(name, data, protocol, None if split == "all" else split, limit, seed, device, out, save_videos,
                      resume, progress=not no_progress, echo=click.echo, weights_path=weights_file, filelist=filelist,
                      workers=workers, lse_route=lse_route, metrics=chosen, fid_bootstrap=fid_bootstrap,
-                     threads=threads)
+                     threads=threads, keep_activations=keep_fid_activations)
         except WeightsError as exc:
             if model != "all":
                 raise

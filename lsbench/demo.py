@@ -42,7 +42,7 @@ def runnable_models() -> "tuple[List[str], Dict[str, str]]":
 
     names, missing = [], {}
     for entry in MODELS:
-        specs = W.specs_of(entry) if hasattr(W, "specs_of") else []
+        specs = W.specs_of(entry.weights)
         absent = [s.filename for s in specs if W.find(s) is None]
         if entry.name in ("ground-truth", "static-frame", "shifted-audio") or (specs and not absent):
             names.append(entry.name)

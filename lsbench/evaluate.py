@@ -16,7 +16,6 @@ read one clip at a time (lsbench.shards): memory does not grow with the split.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import inspect
 import json
@@ -33,7 +32,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from . import __version__, fullframe, media, results
-from .errors import LsbenchError, MediaError
+from .errors import LsbenchError, environment_failure
 from .metrics.base import CropMetric, MetricUnavailable, Undefined
 from .metrics.fid import fid_aggregate
 from .models.base import Pair
@@ -41,11 +40,11 @@ from .protocols.base import ALIGNED, PairSpec
 from .device import pick as pick_device
 from .registry import METRICS, MODELS, PROTOCOLS
 from .shards import ShardIndex, pcm16_to_float
+from preprocess.schema import columns_for
 
 SPF = media.SAMPLES_PER_FRAME
 WHOLE_FRAME_DATASETS = ("lrs2", "lrs3", "lrw")  # Wav2Lip's calculate_scores_LRS.py; anything else: run_pipeline
-ROW_COLUMNS = ["clip_id", "dataset", "n_frames", "start_s", "boxes", "audio", "crop_size", "crop_scale",
-               "source_path", "source_video", "offset_applied"]
+ROW_COLUMNS = columns_for("eval")  # what a pair's scoring reads of its target row (preprocess/schema.py)
 MODEL_BATCH = 32  # a fixed forward batch: rows must not depend on how much memory happened to be free
 EVAL_MAX_PIXELS = 1280 * 720  # source frames are decoded at most this large (preprocess's bound too)
 
@@ -65,20 +64,6 @@ class Settings:
     pads: Tuple[int, int, int, int] = fullframe.OFFICIAL_PADS
     speech_in_video: str = "window"  # window: the scored frames' speech; whole: all of it (wav2lip-filelist)
     threads: int = 0  # torch threads in the scoring process (0: leave torch's default)
-
-
-def _is_environment_failure(exc: BaseException) -> bool:
-    """A failure of the machine, not of the clip: stop the run (nothing is recorded, so a resume retries)."""
-    from .syncnet.routes import EnvironmentFailure
-
-    if isinstance(exc, (MemoryError, EnvironmentFailure)):
-        return True
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.ENOMEM):
-        return True
-    if isinstance(exc, FileNotFoundError) and str(exc.filename or "").rsplit("/", 1)[-1] in ("ffmpeg", "ffprobe"):
-        return True
-    text = str(exc)
-    return "CUDA out of memory" in text or "ffprobe is not installed" in text
 
 
 def _fit(audio: np.ndarray, n_samples: int) -> np.ndarray:
@@ -118,8 +103,9 @@ class PairScorer:
         try:
             self._score(spec, row, video_stem, act_path)
         except Exception as exc:  # one failing clip is a row with its reason, never a crashed run
-            if _is_environment_failure(exc):
-                raise
+            env = environment_failure(exc)
+            if env is not None:
+                raise env from None
             code = getattr(exc, "code", None)
             row.update(status="error", reason=f"{code}: {exc}" if code else f"{type(exc).__name__}: {exc}")
             if code:
@@ -392,7 +378,7 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
              filelist: Optional[Path] = None, workers: int = 1, lse_route: str = "auto",
              metrics: Optional[List[str]] = None, fid_bootstrap: int = 0, threads: int = 0,
              generated: Optional[Path] = None, task: Optional[Path] = None, url: str = "",
-             weights_sha256: str = "") -> Path:
+             weights_sha256: str = "", keep_activations: bool = False) -> Path:
     """workers: 1 scores in this process; N > 1 in N Ray actors (each loads the model and the
     metrics once); 0 picks Ray for splits of AUTO_RAY_PAIRS pairs or more. Same scoring code.
     generated: a folder of videos made outside lsbench (lsbench.external), scored as `model_name`
@@ -495,7 +481,9 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
         aggregates["fid"] = {**fid_aggregate([a[0] for a in acts], [a[1] for a in acts], fid_bootstrap, seed),
                              "higher_is_better": False}
         for r in rows:
-            r.pop("fid_activations", None)
+            act = r.pop("fid_activations", None)
+            if act and keep_activations:
+                r["fid_activations"] = str(Path(act).relative_to(path.parent))
     failed = [r for r in rows if r["status"] != "ok"]
     settings_doc = {m.name: m.settings() for m in metric_objs}
     doc = {
@@ -541,7 +529,8 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
     }
     results.save(doc, path)
     partial.unlink()
-    shutil.rmtree(act_dir, ignore_errors=True)
+    if not keep_activations:
+        shutil.rmtree(act_dir, ignore_errors=True)
     c = doc["counts"]
     echo(f"{model_name} / {protocol.name}: {c['scored']} scored, {c['failed']} failed, "
          f"{sum(c['skipped'].values())} skipped {c['skipped'] or ''} -> {path}")

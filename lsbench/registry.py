@@ -139,7 +139,8 @@ METRICS.register("crop-lse", "lsbench.metrics.lse:CropLSE",
                          Value("crop_lse_offset_abs", "|crop LSE offset|", False),
                          Value("crop_lse_offset", "crop LSE offset", None)))
 METRICS.register("expert-sync", "lsbench.metrics.expert_sync:ExpertSync",
-                 "Wav2Lip lip-sync expert: cosine sync and BCE loss", weights="lsbench.models.wav2lip:WEIGHTS",
+                 "Wav2Lip lip-sync expert: cosine sync and BCE loss",
+                 weights="lsbench.models.wav2lip:WEIGHTS#lipsync_expert",
                  values=(Value("expert_cos", "expert cos", True), Value("expert_loss", "expert loss", False)))
 METRICS.register("energy", "lsbench.metrics.energy:EnergySync", "weight-free sync score (mouth motion x audio envelope)",
                  values=(Value("energy_sync", "energy sync", True), Value("energy_corr0", "energy corr@0", True),

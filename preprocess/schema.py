@@ -43,7 +43,7 @@ COLUMNS: List[Column] = [
                                "voxceleb2: dev/test)", "train", "eval", "card", "validate"),
     _col("speaker_id", pa.string(), "speaker (VoxCeleb2 idXXXXX); the video id for LRS2; empty for LRW"),
     _col("video_id", pa.string(), "source video the clip was cut from (LRS2 videoid, VoxCeleb2 YouTube id)"),
-    _col("source_path", pa.string(), "absolute path of the clip's video file when it was processed"),
+    _col("source_path", pa.string(), "absolute path of the clip's video file when it was processed", "eval"),
     _col("transcript", pa.string(), "the corpus's text (LRS2 `Text:` line, LRW word); empty when none"),
     _col("words", pa.list_(WORD), "word timings (LRS2 pretrain): word, start and end in seconds of the source "
                                   "clip, ASD score; null when the corpus gives none"),
@@ -53,9 +53,9 @@ COLUMNS: List[Column] = [
     _col("fps", pa.int16(), "frame rate of frames/boxes (always 25)"),
     _col("n_frames", pa.int32(), "number of frames kept (after the offset correction)",
          "train", "eval", "card", "validate"),
-    _col("start_s", pa.float32(), "where the kept frames start in the source video, in seconds"),
+    _col("start_s", pa.float32(), "where the kept frames start in the source video, in seconds", "eval"),
     # video
-    _col("frames", pa.list_(pa.binary()), "n_frames JPEG face crops, RGB, crop_size x crop_size", "train", "eval"),
+    _col("frames", pa.list_(pa.binary()), "n_frames JPEG face crops, RGB, crop_size x crop_size", "train"),
     _col("crop_size", pa.int16(), "side of the square face crops in pixels", "card", "validate", "eval"),
     _col("crop_scale", pa.float32(), "growth of the face box before cropping (0.4 = syncnet_python's crops)", "card",
          "validate", "eval"),
@@ -64,7 +64,7 @@ COLUMNS: List[Column] = [
                                       "frames the official scripts score; null for larger sources (decoded again "
                                       "from source_path)", "eval"),
     _col("boxes", pa.list_(pa.list_(pa.float32(), 4)), "face box per kept frame (x1, y1, x2, y2) in source pixels, "
-                                                        "clipped to the frame, before the crop's growth"),
+                                                        "clipped to the frame, before the crop's growth", "eval"),
     # audio
     _col("audio", pa.binary(), "16 kHz mono PCM16 little-endian, n_frames x 640 samples, aligned to frames",
          "train", "eval"),
@@ -79,7 +79,7 @@ COLUMNS: List[Column] = [
     _col("sync_dist", pa.float32(), "SyncNet LSE-D at that offset; NaN for the energy method and none"),
     _col("sync_method", pa.string(), "how the offset was measured: syncnet | energy | none (not measured, "
                                      "kept unshifted)", "card", "validate"),
-    _col("offset_applied", pa.bool_(), "true when frames and audio were cut to correct a non-zero offset"),
+    _col("offset_applied", pa.bool_(), "true when frames and audio were cut to correct a non-zero offset", "eval"),
     # provenance
     _col("pipeline_version", pa.string(), "version of this row layout (preprocess.schema.PIPELINE_VERSION)",
          "validate"),

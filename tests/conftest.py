@@ -61,6 +61,21 @@ def procedural_weights(tmp_path_factory, shared) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def procedural_weights_with_fid(tmp_path_factory, procedural_weights) -> Path:
+    """The procedural checkpoints plus FID's Inception (kept apart: FID costs minutes per evaluate run)."""
+    import shutil
+
+    from lsbench.conformance.procedural import write_checkpoint
+
+    out = tmp_path_factory.mktemp("procedural_weights_fid")
+    for f in procedural_weights.iterdir():
+        shutil.copy(f, out / f.name)
+    (ck,) = json.loads((PACKS / "fid" / "pack.json").read_text())["checkpoints"]
+    write_checkpoint(PACKS / "fid", ck, out)
+    return out
+
+
 @pytest.fixture
 def weights_dir(procedural_weights, monkeypatch) -> Path:
     monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(procedural_weights))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -367,3 +366,24 @@ def test_generated_full_frames_keep_the_source_size_and_paste_inside_the_boxes(r
         diff = np.abs(gen - src.astype(int)).mean(-1)
         assert diff[~inside].mean() < 8  # the source frames, through the script's two lossy encodes (DIVX, H.264)
         assert diff[inside].mean() > 5 * diff[~inside].mean()  # procedural Wav2Lip's faces
+
+
+def test_fid_column_on_real_clips(real_shards, tmp_path, procedural_weights_with_fid, monkeypatch):
+    """FID of the evaluation crops (issue 15): ground truth against its own real crops is the Frechet distance
+    pytorch-fid gives for those activations (near 0, computed like any row), a frozen frame is farther."""
+    from lsbench.fid import fid_from_activations
+
+    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(procedural_weights_with_fid))
+    gt = run("ground-truth", real_shards, tmp_path, metrics=["fid"], keep_activations=True)
+    still = run("static-frame", real_shards, tmp_path, metrics=["fid"])
+    agg = gt["aggregates"]["fid"]
+    assert gt["weights"]["fid_inception"]["state"] == "procedural" and gt["official_weights"] is False
+    assert agg["ci95"] is None and agg["interval"].startswith("none: FID is a set statistic")
+    assert agg["n"] == 2 and agg["frames_generated"] == agg["frames_real"] == sum(r["n_frames"] for r in gt["rows"])
+    acts = [np.load(tmp_path / r["fid_activations"]) for r in gt["rows"]]
+    gen = np.concatenate([a["generated"] for a in acts]).astype(np.float64)
+    real = np.concatenate([a["real"] for a in acts]).astype(np.float64)
+    assert gen.shape == (agg["frames_real"], 2048) and np.array_equal(gen, real)
+    assert agg["mean"] == fid_from_activations(gen, real) and abs(agg["mean"]) < 1e-2
+    assert still["aggregates"]["fid"]["mean"] > max(0.01, 1000 * abs(agg["mean"]))  # procedural weights: small scale
+    assert "evaluation_crops" in gt["video"] and "pytorch-fid" in gt["metrics"]["settings"]["fid"]["implementation"]

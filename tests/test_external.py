@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner

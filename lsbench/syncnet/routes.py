@@ -35,18 +35,13 @@ from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from ..errors import LsbenchError, MediaError
+from ..errors import EnvironmentFailure, MediaError
 from .lse import FRAME_SIZE, VSHIFT, ClipTooShort, SyncNetScorer
 
 WHOLE_FRAME = "whole-frame"
 PIPELINE = "pipeline"
 ROUTES = (WHOLE_FRAME, PIPELINE)
 STATUSES = ("ok", "too_short", "no_face", "no_audio", "unreadable")
-
-
-class EnvironmentFailure(LsbenchError):
-    """ffmpeg is missing or lacks an option the official commands use, the disk is full, or OpenCV
-    cannot write the pipeline's XVID crops: nothing about one video, so the run stops."""
 
 
 class RowFailure(Exception):
