@@ -185,8 +185,10 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
 @click.option("--fid-bootstrap", type=int, default=0, show_default=True,
               help="FID interval: a bootstrap over clips with this many resamples (each costs one 2048x2048 "
                    "matrix square root); 0 shows no interval.")
-@click.option("--threads", type=int, default=0, show_default=True,
-              help="Torch threads per scoring process (0: torch's default). Pin it to compare runs bit for bit.")
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="Torch threads per scoring process. With the default 1 a row is the same bit for bit in one "
+                   "process or in any number of Ray workers; more threads run one process faster, and values may "
+                   "then differ in the last digits (0: torch's default).")
 @click.option("--keep-fid-activations", is_flag=True,
               help="Keep each clip's FID pool3 activations (OUT/<results>.fid/, 8 KB per frame and side) after the run.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -288,8 +290,9 @@ def validate(path, data) -> None:
         from preprocess.validate import validate_shards
 
         report = validate_shards(path)
-        click.echo(json.dumps(report, indent=1, default=str))
-        if report.get("problems"):
+        for line in report.lines():
+            click.echo(line)
+        if not report.ok:
             sys.exit(1)
         return
     from .validate import validate_results_file
@@ -689,12 +692,12 @@ def demo(out: Path, clips: int, seconds: float, workers: Optional[int], no_progr
     """The main job end to end on a corpus made on the spot, with no download.
 
     \b
-    Writes synthetic talking faces with known audio shifts in LRS2's layout, preprocesses them
-    through Ray (offsets corrected by the weight-free energy estimator, or by SyncNet when its
-    official weights are in LSBENCH_WEIGHTS_DIR), evaluates every model the present weights allow
-    (always the reference rows ground-truth, static-frame, shifted-audio) under random-reference
-    and reconstruction, builds the leaderboard site, and prints what was kept and dropped, the
-    scores and the path of index.html.
+    Writes synthetic talking faces (no real clip is bundled) with known audio shifts in LRS2's
+    layout, preprocesses them through Ray (offsets corrected by the weight-free energy estimator,
+    or by SyncNet when its official weights are in LSBENCH_WEIGHTS_DIR), evaluates every model the
+    present weights allow (always the reference rows ground-truth, static-frame, shifted-audio)
+    under random-reference and reconstruction, builds the leaderboard site, and prints what was
+    kept and dropped, the scores and the path of index.html.
     """
     from .demo import run_demo
 

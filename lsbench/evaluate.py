@@ -63,7 +63,7 @@ class Settings:
     route: str = "whole-frame"
     pads: Tuple[int, int, int, int] = fullframe.OFFICIAL_PADS
     speech_in_video: str = "window"  # window: the scored frames' speech; whole: all of it (wav2lip-filelist)
-    threads: int = 0  # torch threads in the scoring process (0: leave torch's default)
+    threads: int = 1  # torch threads in the scoring process (0: leave torch's default, which follows the worker count)
 
 
 def _fit(audio: np.ndarray, n_samples: int) -> np.ndarray:
@@ -71,6 +71,9 @@ def _fit(audio: np.ndarray, n_samples: int) -> np.ndarray:
     m = min(n_samples, len(audio))
     out[:m] = audio[:m]
     return out
+
+
+BLAS_THREADS = 1  # numpy/scipy BLAS threads while a pair is scored, in every process
 
 
 class PairScorer:
@@ -97,11 +100,16 @@ class PairScorer:
         return frames, track, real, boxes, crops
 
     def score(self, spec: PairSpec, video_stem: Optional[str] = None, act_path: Optional[str] = None) -> dict:
+        from threadpoolctl import threadpool_limits
+
         row = {"clip_id": spec.target, "audio_from": spec.audio_from, "ref_frame": spec.ref_frame,
                "n_frames": spec.n_frames, "fit": spec.fit, "lse_route": self.settings.route, "status": "ok",
                "metrics": {}}
         try:
-            self._score(spec, row, video_stem, act_path)
+            # one BLAS thread: OpenBLAS sums in another order with more threads (MakeItTalk's numpy
+            # moved 1e-4 between a Ray worker, where OMP_NUM_THREADS=1, and the driver)
+            with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+                self._score(spec, row, video_stem, act_path)
         except Exception as exc:  # one failing clip is a row with its reason, never a crashed run
             env = environment_failure(exc)
             if env is not None:
@@ -376,7 +384,7 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
              save_videos: int = 0, resume: bool = False, progress: bool = True,
              echo: Callable[[str], None] = print, weights_path: Optional[Path] = None,
              filelist: Optional[Path] = None, workers: int = 1, lse_route: str = "auto",
-             metrics: Optional[List[str]] = None, fid_bootstrap: int = 0, threads: int = 0,
+             metrics: Optional[List[str]] = None, fid_bootstrap: int = 0, threads: int = 1,
              generated: Optional[Path] = None, task: Optional[Path] = None, url: str = "",
              weights_sha256: str = "", keep_activations: bool = False) -> Path:
     """workers: 1 scores in this process; N > 1 in N Ray actors (each loads the model and the
@@ -387,6 +395,8 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
 
     t0 = time.time()
     device = pick_device(device)
+    # the model first: a missing package or checkpoint is one line before any shard is read
+    model = make_model(model_name, device, weights_path) if generated is None else None
     index = ShardIndex.open(data, split)
     light = index.light
     if generated is not None and task is not None:
@@ -414,8 +424,6 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
 
         model = ExternalModel(generated, model_name, {p.target: f"{i:05d}" for i, p in enumerate(pairs)}, url,
                               weights_sha256)
-    else:
-        model = make_model(model_name, device, weights_path)
     if model.whole_clip_own_audio:
         pairs = own_audio_plan(pairs, light)
     light = {p.target: light[p.target] for p in pairs} or light  # the clips this run scores
@@ -525,6 +533,7 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
                    "failed": len(failed), "skipped": plan.skip_counts(), "fit": plan.fit_counts()},
         "run": {"wall_s": round(time.time() - t0, 2), "device": device, "python": platform.python_version(),
                 "machine": platform.machine(), "workers": n_workers, "threads": threads or None,
+                "blas_threads": BLAS_THREADS,
                 "config": asdict(config)},
     }
     results.save(doc, path)

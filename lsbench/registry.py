@@ -43,6 +43,7 @@ class Entry:
     values: Tuple[Value, ...] = ()  # metrics: what they report, in column order
     default: bool = True  # metrics: computed unless the run asks otherwise
     ground_truth: bool = False  # metrics: compare with the real frames (protocols that have them)
+    computed_on: str = ""  # metrics: the inputs and the official script the number follows (README table)
 
     @property
     def ready(self) -> bool:
@@ -130,31 +131,43 @@ METRICS = Registry("metric", base="lsbench.metrics.base:Metric")
 # The registration line is the one place for a metric's columns: label, direction, order (the order here).
 METRICS.register("lse", "lsbench.metrics.lse:LSEMetric", "LSE-D / LSE-C from SyncNet (syncnet_python semantics)",
                  weights="lsbench.syncnet.specs:WEIGHTS",
+                 computed_on="the full-frame mp4 by the dataset's route: `whole-frame` (LRS2, LRW: Wav2Lip's "
+                             "calculate_scores_LRS.py) or `pipeline` (others: syncnet_python run_pipeline.py + "
+                             "calculate_scores_real_videos.py); split figure = plain mean over videos",
                  values=(Value("lse_d", "LSE-D", False), Value("lse_c", "LSE-C", True),
                          Value("lse_offset_abs", "|LSE offset|", False), Value("lse_offset", "LSE offset", None)))
 METRICS.register("crop-lse", "lsbench.metrics.lse:CropLSE",
                  "diagnostic LSE on the evaluation face crops (not the published route)", default=False,
                  weights="lsbench.syncnet.specs:WEIGHTS",
+                 computed_on="the evaluation crops upsampled to 224 (syncnet_python's crop mode); no paper uses it",
                  values=(Value("crop_lse_d", "crop LSE-D", False), Value("crop_lse_c", "crop LSE-C", True),
                          Value("crop_lse_offset_abs", "|crop LSE offset|", False),
                          Value("crop_lse_offset", "crop LSE offset", None)))
 METRICS.register("expert-sync", "lsbench.metrics.expert_sync:ExpertSync",
                  "Wav2Lip lip-sync expert: cosine sync and BCE loss",
                  weights="lsbench.models.wav2lip:WEIGHTS#lipsync_expert",
+                 computed_on="lower half of the evaluation crops at 96x96, 5-frame windows (Wav2Lip's color_syncnet "
+                             "training input); an lsbench diagnostic",
                  values=(Value("expert_cos", "expert cos", True), Value("expert_loss", "expert loss", False)))
 METRICS.register("energy", "lsbench.metrics.energy:EnergySync", "weight-free sync score (mouth motion x audio envelope)",
+                 computed_on="the evaluation crops' mouth region and the speech envelope; an lsbench diagnostic",
                  values=(Value("energy_sync", "energy sync", True), Value("energy_corr0", "energy corr@0", True),
                          Value("energy_offset_abs", "|energy offset|", False),
                          Value("energy_offset", "energy offset", None)))
 METRICS.register("psnr", "lsbench.metrics.image:PSNR", "peak signal-to-noise ratio, mean of per-frame values",
-                 ground_truth=True, values=(Value("psnr", "PSNR", True), Value("psnr_identical_frames",
+                 ground_truth=True, computed_on="generated vs real evaluation crops, per frame, then the mean",
+                 values=(Value("psnr", "PSNR", True), Value("psnr_identical_frames",
                                                                                  "identical frames", None)))
 METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity, Wang et al. settings (scikit-image)",
-                 ground_truth=True,
+                 ground_truth=True, computed_on="generated vs real evaluation crops, per frame (Gaussian window "
+                                                "sigma 1.5, per channel), then the mean",
                  values=(Value("ssim", "SSIM", True),))
 METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dlib 68 points)", ground_truth=True,
+                 computed_on="mouth points 48-67 (0-based) of dlib's 68-point model on generated vs real evaluation crops",
                  values=(Value("lmd", "LMD", False),))
 METRICS.register("fid", "lsbench.metrics.fid:FID", "Frechet Inception Distance", weights="lsbench.metrics.fid:WEIGHTS",
+                 computed_on="every scored frame's generated vs real evaluation crop (the shard's crop size, "
+                             "resized to 299 as pytorch-fid does), pooled over the split; no per-clip value",
                  values=(Value("fid", "FID", False),))
 
 PROTOCOLS = Registry("protocol", base="lsbench.protocols.base:Protocol")

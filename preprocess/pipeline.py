@@ -272,6 +272,9 @@ def _process(opts: RunOptions, cfg: Config, todo: List[dict]) -> "tuple[int, int
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             where = f"at {opts.ray_address}" if opts.ray_address else "locally"
             raise EnvironmentFailure(f"Ray could not start {where} ({type(exc).__name__}: {first})") from None
+    from .cluster_paths import check_nodes_see_paths
+
+    check_nodes_see_paths(opts.root.resolve(), opts.out.resolve())
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     n_gpus = int(ray.cluster_resources().get("GPU", 0))

@@ -71,13 +71,6 @@ def test_score_video_without_audio(tmp_path, synthetic_clips, weights_dir):
     assert r.exit_code == 1 and "no audio stream" in r.output and str(silent) in r.output
 
 
-def test_demo_recovers_the_known_offsets(tmp_path):
-    r = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "--seconds", "3"])
-    assert r.exit_code == 0, r.output
-    assert "recovered 3/3 known offsets" in r.output
-    assert len(list(tmp_path.glob("*.mp4"))) == 3
-
-
 def test_conformance_with_nothing_judged_fails(shared, tmp_path):
     """A mistyped --case or an empty pack is an error, never PASS 0/0."""
     audio = shared / "conformance" / "audio"

@@ -387,3 +387,37 @@ def test_fid_column_on_real_clips(real_shards, tmp_path, procedural_weights_with
     assert agg["mean"] == fid_from_activations(gen, real) and abs(agg["mean"]) < 1e-2
     assert still["aggregates"]["fid"]["mean"] > max(0.01, 1000 * abs(agg["mean"]))  # procedural weights: small scale
     assert "evaluation_crops" in gt["video"] and "pytorch-fid" in gt["metrics"]["settings"]["fid"]["implementation"]
+
+
+def test_a_metric_added_through_the_registry_reaches_results_and_leaderboard(synthetic_shards, tmp_path, monkeypatch):
+    """Adding a metric is one module plus its registry line: its column, label and direction
+    then appear in the results file and on the leaderboard with nothing else edited."""
+    import sys
+
+    from leaderboard.render import build_site
+    from lsbench.registry import METRICS, Value
+
+    (tmp_path / "throwaway_metric.py").write_text(
+        "import numpy as np\n"
+        "from lsbench.metrics.base import CropMetric\n"
+        "class MeanGreen(CropMetric):\n"
+        "    name = 'mean-green'\n"
+        "    def compute(self, frames, audio, ground_truth):\n"
+        "        return {'mean_green': float(np.asarray(frames)[..., 1].mean())}\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path)] + sys.path)
+    METRICS.register("mean-green", "throwaway_metric:MeanGreen", "mean of the green channel (a test metric)",
+                     values=(Value("mean_green", "green mean", True),))
+    try:
+        doc = run("ground-truth", synthetic_shards, tmp_path / "results", metrics=["mean-green", "psnr"])
+        site = build_site(tmp_path / "results", tmp_path / "site", echo=lambda s: None)
+    finally:
+        METRICS.unregister("mean-green")
+        sys.modules.pop("throwaway_metric", None)
+    assert [(c["key"], c["label"]) for c in doc["metrics"]["columns"]] == [
+        ("psnr", "PSNR"), ("psnr_identical_frames", "identical frames"), ("mean_green", "green mean")]  # registry order
+    assert doc["metrics"]["directions"]["mean_green"] is True
+    values = [r["metrics"]["mean_green"] for r in doc["rows"]]
+    assert len(values) == 3 and all(40 < v < 250 for v in values)  # real green levels of the synthetic faces
+    assert doc["aggregates"]["mean_green"]["mean"] == pytest.approx(np.mean(values))
+    html = "".join(p.read_text() for p in site.parent.rglob("*.html"))
+    assert "green mean" in html and f"{np.mean(values):.2f}"[:4] in html

@@ -156,6 +156,11 @@ def test_validate_refuses_tampering_old_protocols_and_impossible_values(seven_sh
 
 
 def test_validate_reports_a_shard_folder(seven_shards):
+    """The fixture's shards were written without build.json or a card: reported, exit 1."""
     r = CliRunner().invoke(cli, ["validate", str(seven_shards)])
-    assert r.exit_code == 0, r.output
-    assert '"pipeline_version"' in r.output or "pipeline" in r.output
+    assert r.exit_code == 1, r.output
+    lines = r.output.splitlines()
+    assert lines[1].startswith("pipeline version: 2 (1 files)")
+    assert "rows: 7 in 1 shard files" in r.output
+    assert "problem: no build.json: the configuration the rows were built with is unknown" in lines
+    assert lines[-1] == "2 problem(s)"

@@ -104,11 +104,16 @@ def test_loader_errors_name_the_file(fid_weights, tmp_path, monkeypatch):
 
     # The managed file: absent -> how to get it; a file that is not the published one -> refused
     # by the sha-256 prefix in its name (the procedural file is such a file).
-    with pytest.raises(WeightsError, match="lsbench weights fetch fid_inception"):
+    with pytest.raises(WeightsError, match="lsbench weights fetch fid-inception"):
         load_inception()
-    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(fid_weights.parent))
+    plain = tmp_path / "plain"  # the procedural file without its sidecar: an unknown file under the official name
+    plain.mkdir()
+    (plain / fid_weights.name).write_bytes(fid_weights.read_bytes())
+    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(plain))
     with pytest.raises(WeightsError, match="does not start with 6726825d"):
         load_inception()
+    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(fid_weights.parent))  # with its sidecar: procedural, loads
+    assert load_inception() is not None
 
 
 def test_a_resaved_file_with_batch_counters_loads_the_same(net, fid_weights, tmp_path, frames):

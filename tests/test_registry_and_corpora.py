@@ -18,14 +18,16 @@ def test_registered_names():
 def test_close_match_and_base_class():
     with pytest.raises(UnknownNameError, match="did you mean 'wav2lip'"):
         MODELS.entry("wav2lp")
-    with pytest.raises(NotBuiltError, match="issue 5"):
-        METRICS.load("fid")
+    assert METRICS.load("fid").__name__ == "FID"
     assert MODELS.load("wav2lip").__name__ == "Wav2Lip"
     assert DETECTORS.load("dlib-hog").__name__ == "DlibHOGDetector"
     reg = Registry("thing", base="lsbench.detectors.base:FaceDetector")
     reg.register("wrong", "lsbench.syncnet.model:SyncNet")
     with pytest.raises(TypeError, match="not a subclass"):
         reg.load("wrong")
+    reg.register("later", "lsbench.detectors.dlib_hog:DlibHOGDetector", planned="issue 99")
+    with pytest.raises(NotBuiltError, match="issue 99"):
+        reg.load("later")
 
 
 def test_lrs2_layout(lrs2_corpus):
@@ -60,3 +62,15 @@ def test_voxceleb2_layout(voxceleb2_corpus):
         assert rel[0] in ("dev", "test") and rel[1] == "mp4" and rel[2].startswith("id") and rel[4] == "00001.mp4"
         m4a = root / rel[0] / "aac" / rel[2] / rel[3] / "00001.m4a"
         assert media.probe(m4a).has_audio and not media.probe(m4a).has_video
+
+
+def test_readme_tables_are_the_registry():
+    """The README's metric-column and frame-count tables are made from the registry and the
+    protocol classes (lsbench/readme_tables.py): a metric or a length rule is written once."""
+    from pathlib import Path
+
+    from lsbench.readme_tables import frame_count_table, metric_columns_table
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert metric_columns_table() in readme and frame_count_table() in readme
+    assert "| `fid` | FID (lower) | yes |" in metric_columns_table()

@@ -6,6 +6,7 @@ import hashlib
 import http.server
 import json
 import os
+import sys
 import pickle
 import socket
 import threading
@@ -313,7 +314,9 @@ def test_specs_come_from_the_registry_once_each(tmp_path, monkeypatch):
     (tmp_path / "throwaway_specs.py").write_text(
         "from lsbench.weights import WeightSpec\n"
         "WEIGHTS = [WeightSpec('throwaway_net', 'throwaway.pth', 'https://example.invalid/t.pth', None, None, 'tw')]\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
+    # sys.path by hand: syspath_prepend calls pkg_resources, which this venv may lack
+    monkeypatch.setattr(sys, "path", [str(tmp_path)] + sys.path)
+    monkeypatch.delitem(sys.modules, "throwaway_specs", raising=False)
     MODELS.register("throwaway", "lsbench.models.reference_rows:StaticFrame", "a test entry",
                     weights="throwaway_specs:WEIGHTS, lsbench.syncnet.specs:WEIGHTS")
     try:
