@@ -276,7 +276,9 @@ def _score_with_ray(jobs, n_workers: int, model_name: str, device: str, weights_
         ray.init(num_cpus=n_workers, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
                  configure_logging=False)
     echo(f"scoring {len(jobs)} pairs in {n_workers} Ray workers")
-    actor = ray.remote(num_cpus=1)(_RayScorer)
+    from .weights import worker_runtime_env
+
+    actor = ray.remote(num_cpus=1, runtime_env=worker_runtime_env())(_RayScorer)
     pool = ActorPool([actor.remote(model_name, device, str(weights_path) if weights_path else None, metric_names,
                                    index.locator(), settings) for _ in range(n_workers)])
     yield from pool.map_unordered(lambda a, job: a.score.remote(*job), jobs)
@@ -340,6 +342,7 @@ class RunConfig:
     filelist_sha256: Optional[str] = None
     fid_bootstrap: int = 0
     lsbench: str = __version__
+    threads: int = 1  # torch threads: more may change values in their last digits
 
     def differences(self, other: dict) -> List[str]:
         mine = asdict(self)
@@ -438,7 +441,8 @@ def evaluate(model_name: str, data: Path, protocol_name: str = "random-reference
     filelist_sha = hashlib.sha256(protocol.path.read_bytes()).hexdigest() if getattr(protocol, "path", None) else None
     config = RunConfig(model_name, protocol.name, protocol.version, split, seed, limit, index.digest(),
                        {k: w.get("sha256", "") for k, w in sorted(weights.items())}, route,
-                       [m.name for m in metric_objs], list(settings.pads), filelist_sha, fid_bootstrap)
+                       [m.name for m in metric_objs], list(settings.pads), filelist_sha, fid_bootstrap,
+                       threads=threads)
     path = results_path(out, model_name, protocol_name, "+".join(datasets), split, seed)
     partial = path.with_suffix(".partial.jsonl")
     act_dir = path.with_suffix(".fid")

@@ -154,6 +154,16 @@ def home() -> Path:
     return Path(os.environ.get("LSBENCH_HOME") or Path.home() / ".cache" / "lsbench")
 
 
+ENV_VARS = ("LSBENCH_HOME", "LSBENCH_WEIGHTS_DIR", "LSBENCH_MIRROR")  # where weights are looked for
+
+
+def worker_runtime_env() -> Dict[str, Dict[str, str]]:
+    """A Ray runtime_env carrying this process's weight locations to its workers: a Ray started
+    earlier in the process (a notebook, another command) would otherwise hand its workers the
+    environment of that moment, and they would look for the weights elsewhere than the driver."""
+    return {"env_vars": {k: os.environ[k] for k in ENV_VARS if os.environ.get(k)}}
+
+
 def cache_dir() -> Path:
     return home() / "weights"
 

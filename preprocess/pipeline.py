@@ -272,6 +272,8 @@ def _process(opts: RunOptions, cfg: Config, todo: List[dict]) -> "tuple[int, int
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             where = f"at {opts.ray_address}" if opts.ray_address else "locally"
             raise EnvironmentFailure(f"Ray could not start {where} ({type(exc).__name__}: {first})") from None
+    from lsbench.weights import worker_runtime_env
+
     from .cluster_paths import check_nodes_see_paths
 
     check_nodes_see_paths(opts.root.resolve(), opts.out.resolve())
@@ -287,7 +289,8 @@ def _process(opts: RunOptions, cfg: Config, todo: List[dict]) -> "tuple[int, int
         ds = ds.map_batches(ClipProcessor, fn_constructor_kwargs={"cfg": cfg.to_dict(), "detector": opts.detector},
                             batch_size=1, batch_format="numpy",
                             compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
-                            num_gpus=1 if n_gpus else 0, num_cpus=1, max_restarts=3, max_task_retries=3)
+                            num_gpus=1 if n_gpus else 0, num_cpus=1, max_restarts=3, max_task_retries=3,
+                            runtime_env=worker_runtime_env())
     writer = ShardWriter(opts.out, uuid.uuid4().hex[:8], opts.shard_bytes, opts.shard_rows)
     bar = tqdm(total=len(todo), unit="clip", desc="preprocess", disable=not opts.progress)
     n_ok = n_err = 0
