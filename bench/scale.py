@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 UNIQUE = 24
+SHARD_ROWS = 100  # rows per shard file at every N: the driver holds at most one file's rows, so RSS compares
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -245,7 +246,7 @@ def measure(n: int, args, work: Path, workers: int = 0) -> dict:
         build_corpus(root, n, work / "unique")
     print(f"N={n}: corpus built in {time.perf_counter() - t:.1f} s", flush=True)
     cfg = {"n": n, "root": str(root), "out": str(out), "workers": workers,
-           "shard_rows": max(16, n // 50)}
+           "shard_rows": SHARD_ROWS}
     p = subprocess.run([sys.executable, __file__, "--_driver", json.dumps(cfg)], capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(f"preprocess failed at N={n}: {p.stderr[-3000:]}")
@@ -296,22 +297,31 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--eval-limit", type=int, default=32, help="pairs evaluate scores at both sizes")
     ap.add_argument("--work", type=Path, default=Path("/tmp/lsbench_scale"))
+    ap.add_argument("--efficiency", choices=("yes", "no", "only"), default="yes",
+                    help="Also run the small corpus with 1 worker for the Ray 1 -> 2 efficiency (only: just that)")
     ap.add_argument("--_driver", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._driver:
         print(json.dumps(driver(json.loads(args._driver))))
         return
     args.work.mkdir(parents=True, exist_ok=True)
-    small = measure(args.small, args, args.work)
-    report(small)
-    if args.workers == 2:
+    small = measure(args.small, args, args.work) if args.small else None
+    if small:
+        report(small)
+    if small and args.workers == 2 and args.efficiency != "no":
         one = measure(args.small, args, args.work, workers=1)
         report(one)
         print(efficiency(one, small))
+    if args.efficiency == "only":
+        return
     large = measure(args.n, args, args.work)
     report(large)
-    ratio = large["driver_peak_rss"] / small["driver_peak_rss"]
     second, last = large["deciles"][1][1], large["deciles"][-1][1]
+    if small is None:  # --small 0: no baseline in this run
+        print(f"scale: driver RSS {large['driver_peak_rss'] / (1 << 20):.0f} MB (no --small baseline), "
+              f"last/second decile {last / second:.2f}, resume plan {large['resume_plan_s']:.2f} s")
+        return
+    ratio = large["driver_peak_rss"] / small["driver_peak_rss"]
     print(f"evaluate peak RSS ratio (N={args.n} / N={args.small}): {large['eval_rss'] / small['eval_rss']:.2f}")
     print(f"scale: driver RSS ratio {ratio:.2f}, last/second decile {last / second:.2f}, "
           f"resume plan {large['resume_plan_s']:.2f} s")
