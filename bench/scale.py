@@ -93,24 +93,26 @@ class Sampler(threading.Thread):
         self.titles: dict = {}
         self.actors: set = set()  # pids that ever ran a ClipProcessor actor
         self.dead_cpu: dict = {}
+        self.total = 0.0
         self.stop = threading.Event()
 
     def cpu(self) -> float:
-        now = descendants(self.me)
-        for pid, (cpu, _) in now.items():
+        """CPU seconds of the tree at the last sample (at most 0.2 s old): the driver's per-clip
+        hook reads this instead of scanning /proc itself, which would add to what it measures."""
+        return self.total
+
+    def sample(self) -> None:
+        for pid, (cpu, rss) in descendants(self.me).items():
+            self.peak[pid] = max(rss, self.peak.get(pid, 0))
+            self.titles[pid] = _title(pid)  # Ray renames a worker by what it runs (and ray::IDLE after)
+            if "MapWorker" in self.titles[pid] or "ClipProcessor" in self.titles[pid]:
+                self.actors.add(pid)
             self.dead_cpu[pid] = cpu  # last seen value: a process that exits keeps its share
-            if pid not in self.titles:
-                self.titles[pid] = _title(pid)
-        return sum(c for pid, c in self.dead_cpu.items() if not _is_ffmpeg(self.titles.get(pid, "")))
+        self.total = sum(c for pid, c in self.dead_cpu.items() if not _is_ffmpeg(self.titles.get(pid, "")))
 
     def run(self) -> None:
         while not self.stop.is_set():
-            for pid, (_, rss) in descendants(self.me).items():
-                if rss > self.peak.get(pid, 0):
-                    self.peak[pid] = rss
-                self.titles[pid] = _title(pid)  # Ray renames a worker by what it runs (and ray::IDLE after)
-                if "MapWorker" in self.titles[pid] or "ClipProcessor" in self.titles[pid]:
-                    self.actors.add(pid)
+            self.sample()
             time.sleep(0.2)
 
 
@@ -146,6 +148,7 @@ def driver(config: dict) -> dict:
     from preprocess.stages import Config
 
     sampler = Sampler()
+    sampler.sample()
     sampler.start()
     marks = []  # (seconds since start, tree CPU seconds, clips done)
     timers = {}
@@ -180,7 +183,7 @@ def driver(config: dict) -> dict:
     sampler.stop.set()
     sampler.join()
     me = os.getpid()
-    sampler.cpu()
+    sampler.sample()
     split = {"driver": 0.0, "workers": 0.0, "Ray daemons and idle workers": 0.0}
     for pid, cpu in sampler.dead_cpu.items():
         title = sampler.titles.get(pid, "")
