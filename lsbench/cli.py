@@ -10,7 +10,7 @@ from typing import List, Optional
 import click
 
 from . import __version__
-from .errors import LsbenchError, NotBuiltError, WeightsError
+from .errors import LsbenchError, WeightsError
 from .outputs import check_appendable, check_output_dir, check_output_file
 from .registry import DATASETS, DETECTORS, METRICS, MODELS, PROTOCOLS
 

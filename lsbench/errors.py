@@ -1,7 +1,7 @@
 """Exceptions the CLI turns into one-line messages instead of tracebacks.
 
-Two families matter to batch jobs such as `preprocess`: a `ClipError` is a problem of one
-input file (it becomes an errors row with the error's `code`); an `EnvironmentFailure` is a
+Two families matter to batch jobs such as `preprocess` and `evaluate`: a `Failure` is a problem
+of one unit of work (it becomes a row with the failure's `code`); an `EnvironmentFailure` is a
 problem of the machine (a missing binary, a full disk, no memory, a broken GPU, a missing
 weights file) and stops the run, so that a later run retries the clips it would have spoilt.
 """
@@ -35,6 +35,10 @@ class WeightsError(LsbenchError):
     """A checkpoint is missing, corrupt, or refused."""
 
 
+class UnsafeCheckpoint(WeightsError):
+    """A checkpoint that pickles objects other than tensors (possibly code): refused unread."""
+
+
 class EnvironmentFailure(LsbenchError):
     """The machine, not the input, failed: the run stops with this one line and records
     nothing for the clip at hand, so that a re-run once the cause is fixed retries it."""
@@ -42,30 +46,33 @@ class EnvironmentFailure(LsbenchError):
     exit_code = 3
 
 
-class ClipError(LsbenchError):
-    """One input file is at fault. `code` is the short reason an errors table records
-    (missing_file, empty_file, no_audio, no_video, corrupt, unreadable, ...), set where the
-    problem is found so that nobody has to guess it from the message text."""
+class Failure(LsbenchError):
+    """One unit of work failed for a reason of its own: a clip in `preprocess`, a pair in
+    `evaluate`, a video in an LSE route, a metric that cannot run here. This is the one failure
+    type: `code` is the short reason its row records (missing_file, unreadable, no_face,
+    too_short, wrong_fps, ...) and `stage` where it happened (preprocess: decode, detect, sync),
+    both set where the problem is found, so that no caller classifies a failure by its text."""
 
-    code = "unreadable"
+    code = "failed"
 
-    def __init__(self, message: str, code: Optional[str] = None):
+    def __init__(self, message: str, code: Optional[str] = None, stage: Optional[str] = None):
         super().__init__(message)
         if code is not None:
             self.code = code
+        self.stage = stage
 
-    def __reduce__(self):  # picklable across processes despite the keyword
-        return (ClipError._rebuild, (type(self), self.__dict__, self.args))
-
-    @staticmethod
-    def _rebuild(cls, state, args):
-        obj = cls.__new__(cls)
-        Exception.__init__(obj, *args)
-        obj.__dict__.update(state)
-        return obj
+    def __reduce__(self):  # picklable across processes (Ray) despite the keywords
+        return (_rebuild_failure, (type(self), self.__dict__, self.args))
 
 
-class MediaError(ClipError):
+def _rebuild_failure(cls, state, args):
+    obj = cls.__new__(cls)
+    Exception.__init__(obj, *args)
+    obj.__dict__.update(state)
+    return obj
+
+
+class MediaError(Failure):
     """A media file could not be decoded; the message names the file and the reason."""
 
     def __init__(self, path: str, reason: str, code: str = "unreadable"):

@@ -32,8 +32,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from . import __version__, fullframe, media, results
-from .errors import LsbenchError, environment_failure
-from .metrics.base import CropMetric, MetricUnavailable, Undefined
+from .errors import Failure, LsbenchError, environment_failure
+from .metrics.base import CropMetric, Undefined
 from .metrics.fid import fid_aggregate
 from .models.base import Pair
 from .protocols.base import ALIGNED, PairSpec
@@ -244,7 +244,7 @@ def make_metrics(names: List[str], device: str, echo: Callable) -> "tuple[list, 
             continue
         try:
             made.append(_make_metric(name, device))
-        except MetricUnavailable as exc:
+        except Failure as exc:
             skipped[name] = str(exc)
     for name, why in skipped.items():
         echo(f"metric {name} skipped: {why}")

@@ -26,7 +26,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from . import media
-from .errors import LsbenchError, MediaError
+from .errors import Failure, LsbenchError, MediaError
 from .models.base import Generation, LipSyncModel, Pair
 
 TASK_VERSION = 1
@@ -44,14 +44,6 @@ OUTPUT_SPEC = {
              "within one frame (640 samples) of n_frames * 640",
     "example": "ffmpeg -framerate 25 -i frames/%06d.png -i speech/ID.wav -c:v ffv1 -pix_fmt bgr0 -c:a pcm_s16le ID.mkv",
 }
-
-
-class SubmissionError(LsbenchError):
-    """One pair of a submission cannot be scored; `code` is the row's reason."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
 
 
 def _write_lossless(path: Path, frames: np.ndarray, audio: np.ndarray) -> None:
@@ -157,7 +149,7 @@ class ExternalModel(LipSyncModel):
         for ext in VIDEO_EXTS:
             if (self.folder / f"{pid}{ext}").is_file():
                 return self.folder / f"{pid}{ext}"
-        raise SubmissionError("missing_file", f"{self.folder / (pid + '.mkv')}: no file for pair {pid}")
+        raise Failure(code="missing_file", message=f"{self.folder / (pid + '.mkv')}: no file for pair {pid}")
 
     def generate(self, pair: Pair) -> Generation:
         pid = self.pair_ids[pair.clip_id]
@@ -166,26 +158,26 @@ class ExternalModel(LipSyncModel):
         try:
             info = media.probe(path)
         except MediaError as exc:
-            raise SubmissionError("unreadable", str(exc)) from None
+            raise Failure(code="unreadable", message=str(exc)) from None
         if not info.has_video:
-            raise SubmissionError("unreadable", f"{path}: no video stream")
+            raise Failure(code="unreadable", message=f"{path}: no video stream")
         if abs(info.fps - media.FPS) > 1e-3:
-            raise SubmissionError("wrong_fps", f"{path}: {info.fps:g} fps, the task asks for {media.FPS}")
+            raise Failure(code="wrong_fps", message=f"{path}: {info.fps:g} fps, the task asks for {media.FPS}")
         if (info.width, info.height) != (w, h):
-            raise SubmissionError("wrong_size", f"{path}: {info.width}x{info.height}, its target is {w}x{h}")
+            raise Failure(code="wrong_size", message=f"{path}: {info.width}x{info.height}, its target is {w}x{h}")
         if not info.has_audio:
-            raise SubmissionError("silent", f"{path}: no audio stream")
+            raise Failure(code="silent", message=f"{path}: no audio stream")
         try:
             frames, audio = media.read_clip(path, info=info)
         except MediaError as exc:
-            raise SubmissionError("unreadable", str(exc)) from None
+            raise Failure(code="unreadable", message=str(exc)) from None
         if len(frames) != n:
-            raise SubmissionError("wrong_frame_count", f"{path}: {len(frames)} frames, the pair needs {n}")
+            raise Failure(code="wrong_frame_count", message=f"{path}: {len(frames)} frames, the pair needs {n}")
         if not np.any(audio):
-            raise SubmissionError("silent", f"{path}: every audio sample is zero")
+            raise Failure(code="silent", message=f"{path}: every audio sample is zero")
         want = n * media.SAMPLES_PER_FRAME
         if abs(len(audio) - want) > media.SAMPLES_PER_FRAME:
-            raise SubmissionError("wrong_audio_length", f"{path}: {len(audio)} audio samples, the pair's speech has "
+            raise Failure(code="wrong_audio_length", message=f"{path}: {len(audio)} audio samples, the pair's speech has "
                                                         f"{want} (+-{media.SAMPLES_PER_FRAME})")
         return Generation(frames, audio, {"submitted": path.name, "codec": f"{info.video_codec}/{info.audio_codec}"})
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
-from .errors import WeightsError
+from .errors import UnsafeCheckpoint, WeightsError
 
 CHUNK = 1 << 20
 OFFICIAL_STATES = ("verified", "pinned")
@@ -408,7 +408,7 @@ def load_torch(p: Path, what: str = "checkpoint"):
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         found = next((ln for ln in lines if "unsupported global" in ln.lower()), None)
         if found:  # a real pickle that names classes or functions: possibly code
-            raise WeightsError(f"{p}: {what} refused: it holds objects other than tensors ({found})") from None
+            raise UnsafeCheckpoint(f"{p}: {what} refused: it holds objects other than tensors ({found})") from None
         detail = next((ln for ln in lines if ln.startswith("Unsupported operand") or "load key" in ln), lines[0] if lines else "")
         raise WeightsError(f"{p}: {what} cannot be read (truncated or not a torch file: {detail})") from None
     except (EOFError, RuntimeError, ValueError, OSError) as exc:
@@ -458,9 +458,8 @@ def load_torch_tensors_only(p: Path, what: str = "checkpoint"):
     stub path imports nothing and calls nothing from the file."""
     try:
         return load_torch(p, what)
-    except WeightsError as exc:
-        if "refused" not in str(exc):
-            raise
+    except UnsafeCheckpoint:
+        pass
     import torch
 
     try:
@@ -525,8 +524,8 @@ def classify(s: WeightSpec, p: Path, digest: str) -> "tuple[str, str]":
     pin = rec.get("sha256") if rec and rec.get("source") == "official" else None
     if pin is not None:
         if digest == pin:
-            return "pinned", (f"no hash is published; equals the sha-256 pinned when it was first fetched from the "
-                              f"official URL")
+            return "pinned", ("no hash is published; equals the sha-256 pinned when it was first fetched from the "
+                              "official URL")
         return "mirror", f"sha-256 differs from the one pinned at the official download ({pin}): not the official file"
     unchecked = "no published or pinned hash to check it against"
     if rec and rec.get("source") == "mirror" and rec.get("sha256") == digest and _in(p, str(cache_dir())):

@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lsbench.errors import ClipError, EnvironmentFailure, LsbenchError, environment_failure
+from lsbench.errors import EnvironmentFailure, Failure, LsbenchError, environment_failure
 
 from .build import build_record, claim, weight_record, weight_state
 from .card import read_errors, write_card  # noqa: F401  (read_errors: pipeline's public reader of OUT/errors)
@@ -158,7 +158,7 @@ def longest_first(refs: List[dict], max_clips: int = LPT_MAX_CLIPS) -> List[dict
     def cost(ref: dict) -> float:
         try:
             info = media.probe(ref["source_path"])
-        except ClipError:  # unreadable: cheap to fail, and decode() reports it properly
+        except Failure:  # unreadable: cheap to fail, and decode() reports it properly
             return 0.0  # (an EnvironmentFailure, e.g. no ffprobe, stops the run here)
         return (info.video_duration or info.duration) * (1 + info.width * info.height / 1e6)
 

@@ -1,9 +1,9 @@
 """Preprocessing stages: plain functions on one clip, and a batch wrapper on dict batches.
 
 Nothing here imports Ray: pipeline.py wires these into Ray Data, and tests call them
-directly. A clip that fails raises StageError(stage, reason, message) inside the stages;
-process_batch turns it into an error row, so one bad clip never stops a batch. Reasons come
-from the exception's type or code (MediaError.code, ClipTooShort), never from its text. A
+directly. A clip that fails raises lsbench.errors.Failure (message, code, stage) inside the
+stages; process_batch turns it into an error row, so one bad clip never stops a batch. Reasons
+are the failures' codes (MediaError.code, ClipTooShort's too_short), never their text. A
 failure of the machine (lsbench.errors.environment_failure: missing ffmpeg, disk full, out
 of memory, CUDA, missing weights) is not the clip's: process_batch re-raises it as an
 EnvironmentFailure, so that the run stops and a later run retries the clip.
@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from lsbench import media
 from lsbench.audio import to_int16, wav2lip_mel
-from lsbench.errors import ClipError, MediaError, environment_failure
+from lsbench.errors import Failure, MediaError, environment_failure
 from lsbench.sync_energy import estimate_offset
 from lsbench.syncnet.track import Track, crop_track, detect_sparse, track_faces
 
@@ -31,10 +31,8 @@ from .schema import PIPELINE_VERSION, RESULT_SCHEMA, SHARD_SCHEMA, make_row
 SPF = media.SAMPLES_PER_FRAME
 
 
-class StageError(Exception):
-    def __init__(self, stage: str, reason: str, message: str):
-        super().__init__(message)
-        self.stage, self.reason, self.message = stage, reason, message
+def _fail(stage: str, code: str, message: str) -> Failure:
+    return Failure(message, code, stage)
 
 
 @dataclass
@@ -88,7 +86,7 @@ def _check_decode_size(src: str, info, cfg: Config) -> None:
     need = decoded_bytes(info, cfg.max_pixels)
     if need > cfg.max_decode_gb * 1e9:
         seconds = info.video_duration or info.duration
-        raise StageError("decode", "too_long", f"{src}: {seconds:.0f} s of {info.width}x{info.height} video would take "
+        raise _fail("decode", "too_long", f"{src}: {seconds:.0f} s of {info.width}x{info.height} video would take "
                                                f"{need / 1e9:.1f} GB once decoded, above the {cfg.max_decode_gb:g} GB "
                                                f"bound (--max-decode-gb); split the clip or raise the bound")
 
@@ -97,7 +95,7 @@ def decode(clip: Clip, cfg: Config) -> Clip:
     """25 fps RGB frames and 16 kHz mono audio (separate audio file if the recipe gives one)."""
     src = clip.ref["source_path"]
     if clip.ref.get("missing"):
-        raise StageError("listed", "missing_file", f"{src}: listed in the split file but not on disk")
+        raise _fail("listed", "missing_file", f"{src}: listed in the split file but not on disk")
     try:
         info = media.probe(src)
         if not info.has_video:
@@ -105,12 +103,12 @@ def decode(clip: Clip, cfg: Config) -> Clip:
         _check_decode_size(src, info, cfg)
         clip.frames, clip.audio = media.read_clip(src, clip.ref.get("audio_path") or None, cfg.max_pixels, info)
         clip.scale = clip.frames.shape[2] / info.width
-    except ClipError as exc:
-        raise StageError("decode", exc.code, str(exc)) from None
+    except Failure as exc:
+        raise _fail("decode", exc.code, str(exc)) from None
     if len(clip.frames) < cfg.min_frames:
-        raise StageError("decode", "too_short", f"{src}: {len(clip.frames)} frames at 25 fps, fewer than {cfg.min_frames}")
+        raise _fail("decode", "too_short", f"{src}: {len(clip.frames)} frames at 25 fps, fewer than {cfg.min_frames}")
     if np.abs(clip.audio).max(initial=0) < 1e-4:
-        raise StageError("decode", "silent_audio", f"{src}: the audio track is silent")
+        raise _fail("decode", "silent_audio", f"{src}: the audio track is silent")
     return clip
 
 
@@ -149,11 +147,11 @@ def detect_and_track(clip: Clip, detector, cfg: Config) -> Clip:
         n_det = sum(len(d) for d in dets)
         src = clip.ref["source_path"]
         if n_det == 0 and bad is not None:
-            raise StageError("detect", "bad_box", f"{src}: the detector's boxes cannot be cropped from the "
+            raise _fail("detect", "bad_box", f"{src}: the detector's boxes cannot be cropped from the "
                                                   f"{width}x{height} decoded frame, e.g. {_box(bad[1])} in frame {bad[0]} "
                                                   f"(not finite, or no area inside the frame)")
         reason = "no_face" if n_det == 0 else "face_lost"
-        raise StageError("detect", reason, f"{src}: no face track spans {cfg.min_coverage:.0%} of the "
+        raise _fail("detect", reason, f"{src}: no face track spans {cfg.min_coverage:.0%} of the "
                                            f"clip ({n_det} detections in {len(range(0, n, step))} frames looked at)")
     if len(tracks) > 1:  # several faces: the one whose mouth moves with the audio speaks
         confs = [_track_energy(clip, t).conf for t in tracks]
@@ -174,7 +172,7 @@ def crop(clip: Clip, track: Track, crop_scale: float, size: int) -> np.ndarray:
     try:
         return crop_track(clip.frames, track, crop_scale, size)
     except (cv2.error, ValueError, OverflowError) as exc:
-        raise StageError("detect", "bad_box", f"{clip.ref['source_path']}: face box {_box(track.boxes[0])} (first of "
+        raise _fail("detect", "bad_box", f"{clip.ref['source_path']}: face box {_box(track.boxes[0])} (first of "
                                               f"the track) cannot be cropped ({type(exc).__name__}: "
                                               f"{(str(exc).strip().splitlines() or [''])[-1][:200]})") from None
 
@@ -193,19 +191,17 @@ def synchronise(clip: Clip, scorer, cfg: Config) -> Clip:
         clip.method = "none"
         return clip
     if method == "syncnet":
-        from lsbench.syncnet.lse import ClipTooShort  # torch: only where SyncNet runs
-
         crops = crop(clip, clip.track, 0.4, 224)
         audio = to_int16(clip.audio[clip.first * SPF : clip.last * SPF])
         try:
             res = scorer.score(crops, audio)
-        except ClipTooShort as exc:
-            raise StageError("sync", "too_short", f"{clip.ref['source_path']}: {exc}") from None
+        except Failure as exc:  # ClipTooShort: too_short
+            raise _fail("sync", exc.code, f"{clip.ref['source_path']}: {exc}") from None
         except Exception as exc:
             if environment_failure(exc):
                 raise
-            raise StageError("sync", getattr(exc, "code", None) or "sync_failed",
-                             f"{clip.ref['source_path']}: SyncNet failed ({type(exc).__name__}: {exc})") from None
+            raise _fail("sync", "sync_failed",
+                        f"{clip.ref['source_path']}: SyncNet failed ({type(exc).__name__}: {exc})") from None
         clip.offset, clip.conf, clip.dist = res.offset, res.lse_c, res.lse_d
     else:
         est = _track_energy(clip, clip.track)
@@ -213,7 +209,7 @@ def synchronise(clip: Clip, scorer, cfg: Config) -> Clip:
     clip.method = method
     min_conf = cfg.sync_min_conf if method == "syncnet" else cfg.energy_min_conf
     if clip.conf < min_conf or abs(clip.offset) > cfg.sync_max_offset:
-        raise StageError("sync", "out_of_sync", f"{clip.ref['source_path']}: offset {clip.offset} frames, confidence "
+        raise _fail("sync", "out_of_sync", f"{clip.ref['source_path']}: offset {clip.offset} frames, confidence "
                                                 f"{clip.conf:.2f} ({method}; keep: conf >= {min_conf}, "
                                                 f"|offset| <= {cfg.sync_max_offset})")
     return clip
@@ -237,7 +233,7 @@ def to_row(clip: Clip, cfg: Config, detector_name: str) -> dict:
     first, last, a0 = aligned_ranges(clip.first, clip.last, clip.offset)
     n = last - first
     if n < cfg.min_frames:
-        raise StageError("sync", "too_short", f"{clip.ref['source_path']}: {n} frames left after the offset correction")
+        raise _fail("sync", "too_short", f"{clip.ref['source_path']}: {n} frames left after the offset correction")
     keep = Track(clip.track.frames[first - clip.first : last - clip.first],
                  clip.track.boxes[first - clip.first : last - clip.first], clip.track.scores)
     crops = crop(clip, keep, cfg.crop_scale, cfg.crop_size)
@@ -316,9 +312,9 @@ def process_batch(batch: Dict[str, list], detector, scorer, cfg: Config) -> pa.T
         try:
             row = process_clip(ref, detector, scorer, cfg)
             row.update(ok=True, error_stage=None, error_reason=None, error_message=None)
-        except StageError as exc:
+        except Failure as exc:
             row = _empty_row(ref)
-            row.update(ok=False, error_stage=exc.stage, error_reason=exc.reason, error_message=exc.message)
+            row.update(ok=False, error_stage=exc.stage or "internal", error_reason=exc.code, error_message=str(exc))
         except Exception as exc:  # a bug or an unforeseen input: recorded, never a crash of the run
             env = environment_failure(exc)
             if env is not None:

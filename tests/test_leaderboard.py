@@ -26,7 +26,6 @@ metric alone, to keep the fixture cheap on a shared machine.
 
 from __future__ import annotations
 
-import copy
 import csv
 import json
 import os

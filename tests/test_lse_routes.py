@@ -27,8 +27,9 @@ from corpora import cut
 from lsbench import media
 from lsbench.detectors.dlib_cascade import DlibCascadeDetector
 from lsbench.detectors.dlib_hog import DlibHOGDetector
-from lsbench.syncnet.routes import (PIPELINE, WHOLE_FRAME, EnvironmentFailure, RouteScore, RouteTrack, score_route,
-                                    score_whole_frame)
+from lsbench.errors import EnvironmentFailure
+from lsbench.syncnet.route_steps import PIPELINE, WHOLE_FRAME, RouteScore, RouteTrack
+from lsbench.syncnet.routes import score_route, score_whole_frame
 from lsbench.syncnet.routes_pipeline import _figure, score_pipeline
 
 sys.path.insert(0, str(ROOT / "bench"))

@@ -17,7 +17,6 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from lsbench.detectors.dlib_cascade import DlibCascadeDetector
 from preprocess import schema
 from preprocess.build import weight_state
 from preprocess.recipes.lrs2 import LRS2
@@ -152,14 +151,15 @@ def test_an_unreadable_lrs2_clip_folder_is_unreadable_not_missing(lrs2_corpus, t
     code = f"""
 import json
 from preprocess.recipes.lrs2 import LRS2
-from preprocess.stages import Config, Clip, decode, StageError
+from lsbench.errors import Failure
+from preprocess.stages import Config, Clip, decode
 r = LRS2({str(corpus)!r})
 refs = [x for x in r.find_clips("test") if x.video_id == {video_id!r}]
 try:
     decode(Clip(refs[0].to_dict()), Config())
     outcome = None
-except StageError as exc:
-    outcome = [exc.stage, exc.reason, exc.message]
+except Failure as exc:
+    outcome = [exc.stage, exc.code, str(exc)]
 print(json.dumps({{"unreadable": r.unreadable, "missing": refs[0].missing, "outcome": outcome}}))
 """
     locked.chmod(0)

@@ -11,10 +11,6 @@ from typing import Dict, Optional
 import numpy as np
 
 
-class MetricUnavailable(Exception):
-    """The metric cannot run here (e.g. its weights are absent); the reason is recorded."""
-
-
 @dataclass(frozen=True)
 class Undefined:
     """A value that does not exist for this clip (no motion, no face track, too short): shown
@@ -25,7 +21,9 @@ class Undefined:
 
 class Metric(ABC):
     """Subclasses set `name` to their registry name; the registration line holds their values'
-    labels and directions and whether they need the ground truth (lsbench.registry.METRICS)."""
+    labels and directions and whether they need the ground truth (lsbench.registry.METRICS).
+    A metric that cannot run here (its weights are absent) raises lsbench.errors.Failure with
+    code "unavailable" from its constructor: the run records why and goes on without it."""
 
     name = "metric"
     kind = "crops"  # crops: compute() on face crops; video: compute_video() on the full-frame mp4

@@ -13,8 +13,8 @@ import numpy as np
 
 from .. import weights as W
 from ..audio import MEL_STEP, mel_window_start, wav2lip_mel
-from ..errors import WeightsError
-from .base import CropMetric, MetricUnavailable
+from ..errors import Failure, WeightsError
+from .base import CropMetric
 
 WINDOW = 5
 
@@ -49,7 +49,7 @@ class ExpertSync(CropMetric):
         try:
             self.path = W.path(self.spec)
         except WeightsError as exc:
-            raise MetricUnavailable(str(exc)) from None
+            raise Failure(str(exc), "unavailable") from None
         self.device = device
         self.net = load_expert(self.path, device)
 

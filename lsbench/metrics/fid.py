@@ -21,7 +21,7 @@ from typing import Dict, List
 import numpy as np
 
 from ..weights import WeightSpec
-from .base import Metric, MetricUnavailable
+from .base import Metric
 
 WEIGHTS = [
     WeightSpec(
@@ -43,12 +43,12 @@ class FID(Metric):
 
     def __init__(self, device: str = "cpu", batch_size: int = 50):
         from .. import weights as W
-        from ..errors import WeightsError
+        from ..errors import Failure, WeightsError
 
         try:
             self.path = W.path(WEIGHTS[0])
         except WeightsError as exc:
-            raise MetricUnavailable(str(exc)) from None
+            raise Failure(str(exc), "unavailable") from None
         from ..fid import load_inception
 
         self.net = load_inception(self.path, device)

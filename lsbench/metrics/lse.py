@@ -17,8 +17,8 @@ import numpy as np
 
 from .. import weights as W
 from ..audio import to_int16
-from ..errors import WeightsError
-from .base import CropMetric, MetricUnavailable, Undefined, VideoMetric
+from ..errors import Failure, WeightsError
+from .base import CropMetric, Undefined, VideoMetric
 
 ROUTES = ("whole-frame", "pipeline")
 
@@ -31,7 +31,7 @@ def _scorer(device: str):
     try:
         return SyncNetScorer(load_syncnet(device=device), device=device), {"syncnet": W.provenance(SYNCNET)}
     except WeightsError as exc:
-        raise MetricUnavailable(str(exc)) from None
+        raise Failure(str(exc), "unavailable") from None
 
 
 class LSEMetric(VideoMetric):

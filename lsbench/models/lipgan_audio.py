@@ -9,7 +9,6 @@ routine of K. Wojcicki): int16-scale samples, pre-emphasis 0.97, 25 ms Hamming f
 
 from __future__ import annotations
 
-from typing import Tuple
 
 import numpy as np
 

@@ -10,7 +10,7 @@ authors' values: 128x128 faces, S = 96 memory slots of C = 512 channels, radius 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import torch
 from torch import nn

@@ -16,15 +16,17 @@ import numpy as np
 import torch
 
 from .. import audio as afeat
-from ..errors import LsbenchError
+from ..errors import Failure
 from .model import FastLipTrunk, SyncNet
 
 VSHIFT = 15
 FRAME_SIZE = 224
 
 
-class ClipTooShort(LsbenchError):
-    pass
+class ClipTooShort(Failure):
+    """Too few frames or samples for one SyncNet window."""
+
+    code = "too_short"
 
 
 @dataclass

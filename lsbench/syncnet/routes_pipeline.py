@@ -57,10 +57,10 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import MediaError
+from ..errors import EnvironmentFailure, Failure, MediaError
 from .lse import VSHIFT, ClipTooShort, SyncNetScorer
-from .routes import (PIPELINE, EnvironmentFailure, RouteScore, RouteTrack, RowFailure, evaluate_file, probe_av,
-                     require_ffmpeg, run_ffmpeg, workspace)
+from .route_steps import (PIPELINE, RouteScore, RouteTrack, evaluate_file, probe_av, require_ffmpeg, run_ffmpeg,
+                          workspace)
 from .track import CROP_SIZE, Track, crop_track, track_faces
 
 FRAME_RATE = 25
@@ -87,7 +87,7 @@ class JpegFrames(Sequence):
 
         img = cv2.imread(str(self.files[i]))
         if img is None:
-            raise RowFailure("unreadable", f"OpenCV cannot read extracted frame {self.files[i].name}")
+            raise Failure(code="unreadable", message=f"OpenCV cannot read extracted frame {self.files[i].name}")
         return img
 
 
@@ -203,8 +203,8 @@ def score_pipeline(video: "str | Path", scorer: SyncNetScorer, detector=None, *,
         probe_av(video)
         with workspace(work_dir) as tmp:
             _run(video, scorer, detector, tmp, row, min_track, num_failed_det, min_face_size, crop_scale, vshift)
-    except RowFailure as exc:
-        row.status, row.reason = exc.status, exc.reason
+    except Failure as exc:
+        row.status, row.reason = exc.code, str(exc)
     return row
 
 
@@ -222,18 +222,18 @@ def _run(video: Path, scorer: SyncNetScorer, detector, tmp: Path, row: RouteScor
                "extracting the 16 kHz audio")
     frames = JpegFrames(sorted(frames_dir.glob("*.jpg")))
     if not len(frames):
-        raise RowFailure("unreadable", "ffmpeg wrote no JPEG frames")
+        raise Failure(code="unreadable", message="ffmpeg wrote no JPEG frames")
     row.n_frames = len(frames)
     try:
         row.n_samples = len(media.read_wav_int16(audio_wav)[1])
     except MediaError as exc:
-        raise RowFailure("unreadable", exc.reason) from None
+        raise Failure(code="unreadable", message=exc.reason) from None
     dets = detect_all(detector, frames)
     scenes = detect_scenes(avi)
     tracks = tracks_in_scenes(dets, scenes, min_track, num_failed_det, min_face_size)
     if not tracks:
         long_scenes = sum(e - s >= min_track for s, e in scenes)
-        raise RowFailure("no_face", (
+        raise Failure(code="no_face", message=(
             f"no face track with more than {min_track} detections and mean side > {min_face_size:g} px: "
             f"{sum(len(d) for d in dets)} detections in {len(frames)} frames, {len(scenes)} scene(s), "
             f"{long_scenes} of at least {min_track} frames"))
