@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
-from lsbench import results as R
+from lsbench.evaluate import document as R
 
 PRIMARY = ("lse_c", "energy_sync")  # the metrics that may decide the leader and the ties, in order of preference
 

@@ -1,4 +1,4 @@
-"""Static leaderboard site from results JSON files (the only input; see lsbench/results.py).
+"""Static leaderboard site from results JSON files (the only input; see lsbench/evaluate/document.py).
 
 Every string from a results file is untrusted: templates autoescape, file names on the
 site are slugs or digests we make, never paths taken from the file, videos are copied only
@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from lsbench import results as R
+from lsbench.evaluate import document as R
 
 from .ranking import (Cell, Entry, column_labels, direction, fmt, group_key, interval_notes, num, row_order,
                       score_table, table_columns)

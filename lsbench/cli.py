@@ -216,21 +216,20 @@ def evaluate(model, generated, submission_name, task, url, weights_sha256, proto
     chosen = [m.strip() for m in metric_list.split(",") if m.strip()] if metric_list else None
     for m in chosen or []:
         METRICS.entry(m)  # a typo is one line with a close-match hint
+    options = dict(limit=limit, seed=seed, device=device, out=out, save_videos=save_videos, resume=resume,
+                   progress=not no_progress, filelist=filelist, lse_route=lse_route, metrics=chosen,
+                   fid_bootstrap=fid_bootstrap, threads=threads, keep_activations=keep_fid_activations)
+    split = None if split == "all" else split
     if generated is not None:
-        run_eval(submission_name, data, protocol, None if split == "all" else split, limit, seed, device, out,
-                 save_videos, resume, progress=not no_progress, echo=click.echo, filelist=filelist,
-                 lse_route=lse_route, metrics=chosen, fid_bootstrap=fid_bootstrap, threads=threads,
-                 generated=generated, task=task, url=url, weights_sha256=weights_sha256,
-                 keep_activations=keep_fid_activations)
+        run_eval(submission_name, data, protocol, split, echo=click.echo, generated=generated, task=task, url=url,
+                 weights_sha256=weights_sha256, **options)
         return
     names = [m for m in MODELS.names(ready_only=True)] if model == "all" else [model]
     skipped = []
     for name in names:
         try:
-            run_eval(name, data, protocol, None if split == "all" else split, limit, seed, device, out, save_videos,
-                     resume, progress=not no_progress, echo=click.echo, weights_path=weights_file, filelist=filelist,
-                     workers=workers, lse_route=lse_route, metrics=chosen, fid_bootstrap=fid_bootstrap,
-                     threads=threads, keep_activations=keep_fid_activations)
+            run_eval(name, data, protocol, split, echo=click.echo, weights_path=weights_file, workers=workers,
+                     **options)
         except WeightsError as exc:
             if model != "all":
                 raise
@@ -265,7 +264,7 @@ def pairs(data, protocol, split, seed, limit, filelist, out, no_progress) -> Non
     --task OUT --data SHARDS`.
     """
     check_output_dir(out)
-    from .external import export_task
+    from .evaluate.task import export_task
 
     export_task(data, protocol, out, None if split == "all" else split, seed, limit, filelist,
                 progress=not no_progress, echo=click.echo)

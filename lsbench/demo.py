@@ -44,7 +44,7 @@ def runnable_models() -> "tuple[List[str], Dict[str, str]]":
     for entry in MODELS:
         specs = W.specs_of(entry.weights)
         absent = [s.filename for s in specs if W.find(s) is None]
-        if entry.name in ("ground-truth", "static-frame", "shifted-audio") or (specs and not absent):
+        if entry.reference or (specs and not absent):
             names.append(entry.name)
         else:
             missing[entry.name] = ", ".join(absent) or "no released weights"
@@ -58,7 +58,7 @@ def run_demo(out: Path, n_clips: int = 6, seconds: float = 2.4, workers: Optiona
     from preprocess.stages import Config
 
     from .evaluate import evaluate
-    from .results import load
+    from .evaluate.document import load
     from .syncnet.specs import SYNCNET
 
     out = Path(out)
@@ -78,17 +78,12 @@ def run_demo(out: Path, n_clips: int = 6, seconds: float = 2.4, workers: Optiona
     for name, why in missing.items():
         echo(f"model {name} not run: {why} not present")
     skipped: Dict[str, str] = {}
-
-    def quiet(line: str) -> None:  # each metric's "skipped: weights absent" once, not once per run
-        if line.startswith("metric ") and " skipped: " in line:
-            name, why = line[len("metric "):].split(" skipped: ", 1)
-            skipped.setdefault(name, why.split(" (looked in")[0])
-        else:
-            echo(line)
-
     for protocol in PROTOCOLS:
-        for name in models:
-            evaluate(name, shards, protocol, "test", out=results_dir, progress=progress, echo=quiet)
+        for name in models:  # each metric's "skipped: weights absent" is said once below, not once per run
+            path = evaluate(name, shards, protocol, "test", out=results_dir, progress=progress, echo=echo,
+                            report_skipped_metrics=False)
+            for metric, why in load(path)["metrics"]["skipped"].items():
+                skipped.setdefault(metric, why.split(" (looked in")[0])
     for name, why in skipped.items():
         echo(f"metric {name} not computed: {why}")
     index = build_site(results_dir, site, echo=echo)

@@ -1,21 +1,27 @@
-"""Full frames for evaluation: the source frames of a shard clip, the face boxes Wav2Lip's
-evaluation script cuts from them, paste-back, and the mp4 its script writes.
+"""Full-frame geometry: the face boxes Wav2Lip's scripts cut from whole frames, the crops, the
+paste-back, and the mp4 the evaluation script writes. One module for `evaluate` and `generate`.
 
-gen_videos_from_filelist.py reads the source video's frames, takes the detector box as
-integers, pads it (default 0 px) and clips it to the frame, smooths it over 5 frames in
-place in an integer array (so the mean is truncated and the last windows reuse boxes
-already smoothed), resizes the box to the model's face size, and pastes the generated
-face back at the box's size. It writes the frames with OpenCV's DIVX writer and muxes the
-speech with `ffmpeg -i speech.wav -i result.avi -strict -2 -q:v 1 out.mp4`. Each step here
-is that step, so the mp4 that lsbench scores is the mp4 the official script would score.
+Both official scripts make boxes the same way (face_detection's api.py, then face_detect): the
+detector box clipped at 0 and truncated to integers, padded by (top, bottom, left, right) and
+clipped to the frame, then smoothed over 5 frames *in place* in the integer array (so each mean
+is truncated and the last windows reuse boxes already smoothed). The crop is resized to the
+model's face size, the generated face resized back to the box and pasted in. They differ only in
+their pads, so each is a named preset:
+
+* GEN_VIDEOS -- evaluation/gen_videos_from_filelist.py, pads (0, 0, 0, 0): what `evaluate` scores;
+* INFERENCE -- inference.py, pads (0, 10, 0, 0) (the chin): what `lsbench generate` writes.
+
+gen_videos_from_filelist.py writes the frames with OpenCV's DIVX writer and muxes the speech with
+`ffmpeg -i speech.wav -i result.avi -strict -2 -q:v 1 out.mp4` (write_official_mp4).
 """
 
 from __future__ import annotations
 
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -23,43 +29,40 @@ from . import media
 from .errors import MediaError
 
 SMOOTH_WINDOW = 5
-OFFICIAL_PADS = (0, 0, 0, 0)  # top, bottom, left, right: gen_videos_from_filelist.py's default
 
 
-def source_frames(row: dict, n: int, max_pixels: int = media.MAX_PIXELS) -> Tuple[np.ndarray, float]:
-    """(n,H,W,3) RGB frames of the clip's window in its source at 25 fps, and the decode scale
-    (decoded width / source width). The source is the shard's stored copy when it has one,
-    else the file at source_path."""
-    start = int(round(float(row.get("start_s") or 0.0) * media.FPS))
-    stored = row.get("source_video")
-    with tempfile.TemporaryDirectory(prefix="lsbench-src-") as tmp:
-        if stored:
-            path = Path(tmp) / ("source" + Path(row.get("source_path") or "x.mp4").suffix)
-            path.write_bytes(stored)
-        else:
-            path = Path(row["source_path"])
-            if not path.is_file():
-                raise MediaError(str(path), "the clip's source video is not there any more (the shards keep no copy of "
-                                            "large sources: restore the corpus at this path, or re-run preprocess)")
-        info = media.probe(path)
-        frames = media.read_frames(path, max_frames=start + n, max_pixels=max_pixels, info=info)
-    if len(frames) < start + n:
-        raise MediaError(str(row.get("source_path")), f"the source has {len(frames)} frames at 25 fps; the clip needs "
-                                                      f"frames {start}..{start + n - 1}")
-    return np.ascontiguousarray(frames[start:start + n]), frames.shape[2] / info.width
+@dataclass(frozen=True)
+class Geometry:
+    """How one official script turns detector boxes into the boxes it crops and pastes."""
+
+    name: str
+    script: str
+    pads: Tuple[int, int, int, int]  # top, bottom, left, right, in pixels
+    smooth_window: int = SMOOTH_WINDOW
+
+    def describe(self) -> str:
+        return (f"{self.script}: integer boxes, pads {self.pads} (top, bottom, left, right), clipped to the frame, "
+                f"smoothed over {self.smooth_window} frames in place (get_smoothened_boxes)")
 
 
-def official_boxes(boxes: np.ndarray, shape: Tuple[int, int], pads: Sequence[int] = OFFICIAL_PADS) -> np.ndarray:
-    """(T,4) integer x1,y1,x2,y2 as gen_videos_from_filelist.py makes them from detector boxes."""
+GEN_VIDEOS = Geometry("gen_videos_from_filelist", "Wav2Lip evaluation/gen_videos_from_filelist.py", (0, 0, 0, 0))
+INFERENCE = Geometry("inference", "Wav2Lip inference.py", (0, 10, 0, 0))
+PRESETS: Dict[str, Geometry] = {g.name: g for g in (GEN_VIDEOS, INFERENCE)}
+
+
+def face_boxes(boxes: np.ndarray, shape: Tuple[int, int], geometry: Geometry = GEN_VIDEOS,
+               pads: Optional[Sequence[int]] = None, smooth: bool = True) -> np.ndarray:
+    """(T,4) integer x1,y1,x2,y2 as the script makes them from (T,4) detector boxes in the
+    frame's pixels; `pads` overrides the preset's (inference.py's --pads), smooth=False skips the
+    smoothing (inference.py's --nosmooth)."""
     h, w = shape
-    top, bottom, left, right = pads
-    b = np.asarray(boxes, np.float64).astype(np.int64)  # map(int, ...): truncation toward zero
-    b = np.clip(b, 0, None)
+    top, bottom, left, right = geometry.pads if pads is None else pads
+    b = np.clip(np.asarray(boxes, np.float64), 0, None).astype(np.int64)  # api.py: np.clip(d, 0), map(int, ...)
     out = np.stack([np.maximum(0, b[:, 0] - left), np.maximum(0, b[:, 1] - top),
                     np.minimum(w, b[:, 2] + right), np.minimum(h, b[:, 3] + bottom)], axis=1)
-    n = len(out)
+    n, k = len(out), geometry.smooth_window if smooth else 1
     for i in range(n):  # in place, integer array: what get_smoothened_boxes does
-        window = out[n - SMOOTH_WINDOW:] if i + SMOOTH_WINDOW > n else out[i:i + SMOOTH_WINDOW]
+        window = out[n - k:] if i + k > n else out[i:i + k]
         out[i] = np.mean(window, axis=0)
     bad = (out[:, 2] <= out[:, 0]) | (out[:, 3] <= out[:, 1])
     if bad.any():
@@ -69,7 +72,7 @@ def official_boxes(boxes: np.ndarray, shape: Tuple[int, int], pads: Sequence[int
 
 
 def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
-    """(T,size,size,3) crops of each frame at its box, resized as the official script (cv2 bilinear)."""
+    """(T,size,size,3) crops of each frame at its box, resized as the official scripts (cv2 bilinear)."""
     import cv2
 
     return np.stack([cv2.resize(np.ascontiguousarray(f[y1:y2, x1:x2]), (size, size))
@@ -108,16 +111,3 @@ def write_official_mp4(path: "str | Path", frames_rgb: np.ndarray, speech: np.nd
         if proc.returncode != 0:
             raise MediaError(str(path), f"muxing failed ({proc.stderr.decode(errors='replace').strip()[-300:]})")
     return path
-
-
-def is_whole_source(row: dict, n: int) -> Optional[Path]:
-    """The original file when the clip is the whole source with its own audio, unshifted (the
-    `ground-truth` row then scores the real video itself, as Wav2Lip's "Real videos" row does)."""
-    if row.get("offset_applied") or float(row.get("start_s") or 0) != 0 or row.get("audio_path"):
-        return None
-    path = Path(row.get("source_path") or "")
-    if not path.is_file():
-        return None
-    info = media.probe(path)
-    frames = int(round((info.video_duration or info.duration) * media.FPS))
-    return path if frames == n and info.has_audio and abs(info.fps - media.FPS) < 1e-3 else None

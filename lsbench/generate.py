@@ -1,6 +1,7 @@
 """``lsbench generate``: drive a full video with new speech, the way Wav2Lip's inference.py
-does it: find the face in every frame, pad the box (default 10 px below the chin), smooth
-the boxes over 5 frames, generate 96x96 faces in batches and paste them back.
+does it: find the face in every frame, make inference.py's boxes (lsbench.fullframe's
+INFERENCE preset: integer boxes, 10 px below the chin, smoothed over 5 frames in place),
+generate 96x96 faces in batches and paste them back.
 
 The output has one frame per 40 ms of the driving audio; a video shorter than the audio is
 looped, as the official script loops it.
@@ -44,29 +45,18 @@ def face_boxes(frames: Sequence[np.ndarray], detector, every: int = 1, progress:
     return boxes, missing
 
 
-def pad_boxes(boxes: np.ndarray, shape: Tuple[int, int], pads: Sequence[int] = (0, 10, 0, 0)) -> np.ndarray:
-    """pads = (top, bottom, left, right) in pixels, clipped to the frame; integer boxes."""
-    h, w = shape
-    top, bottom, left, right = pads
-    out = np.empty_like(boxes)
-    out[:, 0] = np.clip(boxes[:, 0] - left, 0, w)
-    out[:, 1] = np.clip(boxes[:, 1] - top, 0, h)
-    out[:, 2] = np.clip(boxes[:, 2] + right, 0, w)
-    out[:, 3] = np.clip(boxes[:, 3] + bottom, 0, h)
-    return out
-
-
 def generate_video(model_name: str, video: Path, out: Path, audio: Optional[Path] = None, detector: str = "dlib",
                    pads: Sequence[int] = (0, 10, 0, 0), smooth: bool = True, device: str = "auto",
                    weights_path: Optional[Path] = None, progress: bool = True,
                    echo: Callable[[str], None] = print) -> Path:
+    from . import fullframe
     from .detectors import create
     from .device import pick
-    from .evaluate import make_model
-    from .models.face_crop import FaceCropModel, paste_back, smooth_boxes, to_bgr96
+    from .models.create import create_model
+    from .models.face_crop import FACE, FaceCropModel
 
     device = pick(device)
-    model = make_model(model_name, device, weights_path)
+    model = create_model(model_name, device, weights_path)
     if not isinstance(model, FaceCropModel):
         raise LsbenchError(f"model {model_name!r} has no full-frame mode (only face-crop generators do)")
     speech = media.read_audio(audio or video)
@@ -74,19 +64,18 @@ def generate_video(model_name: str, video: Path, out: Path, audio: Optional[Path
     frames = np.stack(list(media.iter_frames(video)))
     det = create(detector, device)  # the one factory: auto resolves as `score` and `preprocess` resolve it
     echo(f"detector: {det.name}")
-    boxes, missing = face_boxes(frames, det, progress=progress, source=str(video))
+    found, missing = face_boxes(frames, det, progress=progress, source=str(video))
     if missing:
         echo(f"{video}: no face in {missing} of {len(frames)} frames; their boxes are interpolated")
-    boxes = pad_boxes(boxes, frames.shape[1:3], pads)
-    if smooth:
-        boxes = smooth_boxes(boxes, 5)
-    boxes = np.round(boxes).astype(int)
+    try:
+        boxes = fullframe.face_boxes(found, frames.shape[1:3], fullframe.INFERENCE, pads, smooth)
+    except ValueError as exc:
+        raise LsbenchError(f"{video}: {exc}") from None
     idx = np.arange(n_out) % len(frames)  # loop the video over longer speech
-    crops = [frames[i, y1:y2, x1:x2] for i, (x1, y1, x2, y2) in zip(idx, boxes[idx])]
-    faces_in = np.stack([to_bgr96(c[None])[0] for c in crops])
+    faces_in = np.ascontiguousarray(fullframe.crop_faces(frames[idx], boxes[idx], FACE)[..., ::-1])  # BGR, as cv2 reads
     faces = model.faces(faces_in, faces_in, np.pad(speech, (0, max(0, n_out * SAMPLES_PER_FRAME - len(speech)))),
                         media.FPS)
-    result = paste_back(frames[idx], boxes[idx], faces)
+    result = fullframe.paste_faces(frames[idx], boxes[idx], np.ascontiguousarray(faces[..., ::-1]))
     media.write_video(out, result, audio=speech[: n_out * SAMPLES_PER_FRAME])
     prov = model.provenance()
     if not all(p.get("official") for p in prov.values()):

@@ -1,7 +1,11 @@
 """One small generic registry: name -> lazy "module:Class", checked against a base class.
 
 Datasets, detectors, models, metrics and protocols all register here, so the CLI can
-offer their names as choices without importing torch or ray.
+offer their names as choices without importing torch or ray. A registration carries every
+fact about its component that another place needs: its weights (whose specs name their
+loaders), its conformance packs, whether and how it trains, its full-frame mode, a dataset's
+LSE route. Lists elsewhere (the Makefile's packs, `weights verify`, `train`'s choices, the
+tests' model lists) are derived from here, and a test fails when a registration is incomplete.
 """
 
 from __future__ import annotations
@@ -43,7 +47,11 @@ class Entry:
     values: Tuple[Value, ...] = ()  # metrics: what they report, in column order
     default: bool = True  # metrics: computed unless the run asks otherwise
     ground_truth: bool = False  # metrics: compare with the real frames (protocols that have them)
-    computed_on: str = ""  # metrics: the inputs and the official script the number follows (README table)
+    computed_on: str = ""  # metrics: the inputs and the official script the number follows (docs table)
+    packs: Tuple[str, ...] = ()  # conformance packs (../shared/conformance/<pack>) that prove its ports
+    trains: Tuple[str, ...] = ()  # (`lsbench train --model` name, "module:function"): what `train` runs for it
+    reference: bool = False  # models: a reference row (a bound on the board, never a contestant)
+    lse_route: str = ""  # datasets: the LSE route their published tables used (whole-frame or pipeline)
 
     @property
     def ready(self) -> bool:
@@ -101,36 +109,45 @@ class Registry:
 
 
 DATASETS = Registry("dataset", base="preprocess.recipes.base:Recipe")
-DATASETS.register("lrs2", "preprocess.recipes.lrs2:LRS2", "LRS2 (mvlrs_v1/{main,pretrain}, split lists)")
-DATASETS.register("lrw", "preprocess.recipes.lrw:LRW", "LRW (lipread_mp4/WORD/{train,val,test})")
-DATASETS.register("voxceleb2", "preprocess.recipes.voxceleb2:VoxCeleb2", "VoxCeleb2 (dev|test/mp4/idXXXXX)")
+# lse_route: whole-frame = Wav2Lip's calculate_scores_LRS.py (its LRS2/LRW tables); pipeline = syncnet_python's
+# run_pipeline.py + calculate_scores_real_videos.py (any other video)
+DATASETS.register("lrs2", "preprocess.recipes.lrs2:LRS2", "LRS2 (mvlrs_v1/{main,pretrain}, split lists)",
+                  lse_route="whole-frame")
+DATASETS.register("lrw", "preprocess.recipes.lrw:LRW", "LRW (lipread_mp4/WORD/{train,val,test})", lse_route="whole-frame")
+DATASETS.register("voxceleb2", "preprocess.recipes.voxceleb2:VoxCeleb2", "VoxCeleb2 (dev|test/mp4/idXXXXX)",
+                  lse_route="pipeline")
 
 DETECTORS = Registry("detector", base="lsbench.detectors.base:FaceDetector")
 DETECTORS.register("s3fd", "lsbench.detectors.s3fd:S3FDDetector", "S3FD, official sfd_face.pth (syncnet_python)",
-                   weights="lsbench.detectors.specs:WEIGHTS")
+                   weights="lsbench.detectors.specs:WEIGHTS", packs=("s3fd",))
 DETECTORS.register("dlib", "lsbench.detectors.dlib_cascade:DlibCascadeDetector", "HOG, then dlib's CNN where HOG finds nothing; no download")
 DETECTORS.register("dlib-hog", "lsbench.detectors.dlib_hog:DlibHOGDetector", "dlib's built-in HOG detector, no weights, CPU")
 DETECTORS.register("dlib-mmod", "lsbench.detectors.dlib_mmod:DlibMMODDetector", "dlib's CNN detector, weights in the face-recognition-models wheel")
 
 MODELS = Registry("model", base="lsbench.models.base:LipSyncModel")
 MODELS.register("wav2lip", "lsbench.models.wav2lip:Wav2Lip", "Wav2Lip (Prajwal et al. 2020)",
-                weights="lsbench.models.wav2lip:WEIGHTS#wav2lip", full_frame=True)
+                weights="lsbench.models.wav2lip:WEIGHTS#wav2lip", full_frame=True, packs=("wav2lip", "audio"))
 MODELS.register("wav2lip-gan", "lsbench.models.wav2lip:Wav2LipGAN", "Wav2Lip + visual quality discriminator",
-                weights="lsbench.models.wav2lip:WEIGHTS#wav2lip_gan", full_frame=True)
+                weights="lsbench.models.wav2lip:WEIGHTS#wav2lip_gan", full_frame=True, packs=("wav2lip", "audio"))
 MODELS.register("lipgan", "lsbench.models.lipgan:LipGAN", "LipGAN (KR et al. 2019), Keras .h5 (master or fully_pythonic)",
-                weights="lsbench.models.lipgan:WEIGHTS", full_frame=True)
+                weights="lsbench.models.lipgan:WEIGHTS", full_frame=True, packs=("lipgan",))
 MODELS.register("synctalkface", "lsbench.models.synctalkface:SyncTalkFace", "SyncTalkFace (Park et al. 2022)",
-                weights="lsbench.models.synctalkface:WEIGHTS", trained_by="lsbench train --model synctalkface")
+                weights="lsbench.models.synctalkface:WEIGHTS", packs=("synctalkface",),
+                trains=("synctalkface", "lsbench.train:train_synctalkface"),
+                trained_by="lsbench train --model synctalkface")
 MODELS.register("makeittalk", "lsbench.models.makeittalk:MakeItTalk", "MakeItTalk (Zhou et al. 2020), 256x256 portraits",
-                weights="lsbench.models.makeittalk:WEIGHTS")
-MODELS.register("ground-truth", "lsbench.models.reference_rows:GroundTruth", "the real video with its own audio")
-MODELS.register("static-frame", "lsbench.models.reference_rows:StaticFrame", "a frozen reference frame (lower bound)")
-MODELS.register("shifted-audio", "lsbench.models.reference_rows:ShiftedAudio", "the real video, own audio 5 frames late")
+                weights="lsbench.models.makeittalk:WEIGHTS", packs=("makeittalk",))
+MODELS.register("ground-truth", "lsbench.models.reference_rows:GroundTruth", "the real video with its own audio",
+                reference=True)
+MODELS.register("static-frame", "lsbench.models.reference_rows:StaticFrame", "a frozen reference frame (lower bound)",
+                reference=True)
+MODELS.register("shifted-audio", "lsbench.models.reference_rows:ShiftedAudio", "the real video, own audio 5 frames late",
+                reference=True)
 
 METRICS = Registry("metric", base="lsbench.metrics.base:Metric")
 # The registration line is the one place for a metric's columns: label, direction, order (the order here).
 METRICS.register("lse", "lsbench.metrics.lse:LSEMetric", "LSE-D / LSE-C from SyncNet (syncnet_python semantics)",
-                 weights="lsbench.syncnet.specs:WEIGHTS",
+                 weights="lsbench.syncnet.specs:WEIGHTS", packs=("syncnet", "audio"),
                  computed_on="the full-frame mp4 by the dataset's route: `whole-frame` (LRS2, LRW: Wav2Lip's "
                              "calculate_scores_LRS.py) or `pipeline` (others: syncnet_python run_pipeline.py + "
                              "calculate_scores_real_videos.py); split figure = plain mean over videos",
@@ -138,14 +155,15 @@ METRICS.register("lse", "lsbench.metrics.lse:LSEMetric", "LSE-D / LSE-C from Syn
                          Value("lse_offset_abs", "|LSE offset|", False), Value("lse_offset", "LSE offset", None)))
 METRICS.register("crop-lse", "lsbench.metrics.lse:CropLSE",
                  "diagnostic LSE on the evaluation face crops (not the published route)", default=False,
-                 weights="lsbench.syncnet.specs:WEIGHTS",
+                 weights="lsbench.syncnet.specs:WEIGHTS", packs=("syncnet", "audio"),
                  computed_on="the evaluation crops upsampled to 224 (syncnet_python's crop mode); no paper uses it",
                  values=(Value("crop_lse_d", "crop LSE-D", False), Value("crop_lse_c", "crop LSE-C", True),
                          Value("crop_lse_offset_abs", "|crop LSE offset|", False),
                          Value("crop_lse_offset", "crop LSE offset", None)))
 METRICS.register("expert-sync", "lsbench.metrics.expert_sync:ExpertSync",
                  "Wav2Lip lip-sync expert: cosine sync and BCE loss",
-                 weights="lsbench.models.wav2lip:WEIGHTS#lipsync_expert",
+                 weights="lsbench.models.wav2lip:WEIGHTS#lipsync_expert", packs=("wav2lip_expert",),
+                 trains=("syncnet", "lsbench.train:train_syncnet"),
                  computed_on="lower half of the evaluation crops at 96x96, 5-frame windows (Wav2Lip's color_syncnet "
                              "training input); an lsbench diagnostic",
                  values=(Value("expert_cos", "expert cos", True), Value("expert_loss", "expert loss", False)))
@@ -165,7 +183,8 @@ METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity, W
 METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dlib 68 points)", ground_truth=True,
                  computed_on="mouth points 48-67 (0-based) of dlib's 68-point model on generated vs real evaluation crops",
                  values=(Value("lmd", "LMD", False),))
-METRICS.register("fid", "lsbench.metrics.fid:FID", "Frechet Inception Distance", weights="lsbench.metrics.fid:WEIGHTS",
+METRICS.register("fid", "lsbench.metrics.fid:FID", "Frechet Inception Distance", weights="lsbench.fid.specs:WEIGHTS",
+                 packs=("fid",),
                  computed_on="every scored frame's generated vs real evaluation crop (the shard's crop size, "
                              "resized to 299 as pytorch-fid does), pooled over the split; no per-clip value",
                  values=(Value("fid", "FID", False),))

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from . import results as R
+from .evaluate import document as R
 from .errors import LsbenchError
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -98,7 +98,7 @@ def _replan(doc: dict, data: Optional[Path]) -> List[str]:
     """The pair list the protocol makes for this seed from the shards, when they can be found."""
     import hashlib
 
-    from .evaluate import make_protocol, plan_pairs
+    from .evaluate.plan import make_protocol, plan_pairs
     from .shards import ShardIndex
 
     ds, proto = doc["dataset"], doc["protocol"]

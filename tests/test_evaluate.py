@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from lsbench import results, synthetic
+from lsbench import synthetic
+from lsbench.evaluate import document as results
 from lsbench.cli import cli
 from lsbench.errors import LsbenchError
 from lsbench.detectors.dlib_cascade import DlibCascadeDetector
@@ -119,6 +120,52 @@ def test_wrong_schema_version_is_refused(synthetic_shards, tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(results.ResultsError, match="schema version 0 is not supported"):
         results.load(path)
+
+
+def test_results_files_are_checked_against_the_published_json_schema(synthetic_shards, tmp_path):
+    """results.schema.json is the contract: evaluate's own file passes it, a file missing a required
+    field (at the top, in a section, in a row) or holding a wrong value fails in one line naming the
+    field, and `lsbench validate` says so and exits 1."""
+    import copy
+
+    import jsonschema
+
+    from lsbench.cli import cli
+
+    jsonschema.Draft202012Validator.check_schema(results.schema())
+    path = evaluate("static-frame", synthetic_shards, "reconstruction", "test", out=tmp_path, progress=False,
+                    echo=lambda s: None, metrics=["energy"])
+    good = json.loads(path.read_text())
+    jsonschema.validate(good, results.schema())
+    cases = [(("rows",), "field rows missing"), (("protocol", "seed"), "field protocol.seed missing"),
+             (("rows", 0, "status"), "field rows[0].status missing"), (("coverage",), "field coverage missing")]
+    for keys, message in cases:
+        doc = copy.deepcopy(good)
+        parent = doc
+        for k in keys[:-1]:
+            parent = parent[k]
+        del parent[keys[-1]]
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps(doc))
+        with pytest.raises(results.ResultsError) as e:
+            results.load(bad)
+        assert str(e.value) == f"{bad}: {message}"
+        r = CliRunner().invoke(cli, ["validate", str(bad)])
+        assert r.exit_code == 1 and r.output.strip() == f"lsbench: error: {bad}: {message}"
+    doc = copy.deepcopy(good)
+    doc["rows"][1]["status"] = "fine"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(results.ResultsError, match=r"field rows\[1\]\.status: 'fine' is not one of"):
+        results.load(bad)
+    doc = copy.deepcopy(good)
+    doc["rows"][0]["metrics"]["energy_sync"] = "high"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(results.ResultsError, match=r"field rows\[0\]\.metrics\.energy_sync"):
+        results.load(bad)
+    doc = {**copy.deepcopy(good), "notes": "extra"}
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(results.ResultsError, match="field notes is not part of results schema version 2"):
+        results.load(bad)
 
 
 def test_resume_keeps_scored_clips(synthetic_shards, tmp_path):
@@ -260,7 +307,9 @@ def test_ground_truth_scores_each_whole_clip_with_its_own_audio(real_shards, tmp
 def test_reference_frames_are_drawn_from_the_decoded_frames(real_shards, tmp_path):
     """The identity frame is one of the n frames decoded; an index outside them is an error row,
     never clamped to the last frame in silence."""
-    from lsbench.evaluate import PairScorer, Settings, make_model
+    from lsbench.evaluate.options import Settings
+    from lsbench.evaluate.produce import model_producer
+    from lsbench.evaluate.score import PairScorer
     from lsbench.protocols.base import PairSpec
     from lsbench.shards import ShardIndex
 
@@ -274,7 +323,7 @@ def test_reference_frames_are_drawn_from_the_decoded_frames(real_shards, tmp_pat
     index = ShardIndex.open(real_shards, "test")
     clip = sorted(index.light)[0]
     n = index.light[clip]["n_frames"]
-    scorer = PairScorer(make_model("static-frame", "cpu"), [], index, Settings())
+    scorer = PairScorer(model_producer("static-frame", "cpu"), [], index, Settings())
     row = scorer.score(PairSpec(clip, clip, n, n))
     assert row["status"] == "error" and f"reference frame {n} is outside the {n} decoded frames" in row["reason"]
 
@@ -351,7 +400,7 @@ def test_generated_full_frames_keep_the_source_size_and_paste_inside_the_boxes(r
     """An LRS2-layout clip evaluated with Wav2Lip: the mp4 has the source frame size and the
     protocol's frame count; outside the face boxes it is the source video, inside it is new."""
     from lsbench import fullframe
-    from lsbench.evaluate import ROW_COLUMNS
+    from lsbench.evaluate.target import ROW_COLUMNS, source_frames
     from lsbench.media import probe, read_audio, read_frames
     from lsbench.shards import ShardIndex
 
@@ -366,8 +415,8 @@ def test_generated_full_frames_keep_the_source_size_and_paste_inside_the_boxes(r
         assert len(gen) == r["n_frames"]
         assert abs(len(read_audio(tmp_path / r["video"])) - r["n_frames"] * 640) <= 640
         row = index.row(r["clip_id"], ROW_COLUMNS)
-        src, scale = fullframe.source_frames(row, r["n_frames"])
-        boxes = fullframe.official_boxes(np.asarray(row["boxes"][: r["n_frames"]]) * scale, src.shape[1:3])
+        src, scale = source_frames(row, r["n_frames"])
+        boxes = fullframe.face_boxes(np.asarray(row["boxes"][: r["n_frames"]]) * scale, src.shape[1:3])
         inside = np.zeros(gen.shape[:3], bool)
         for t, (x1, y1, x2, y2) in enumerate(boxes):
             inside[t, y1:y2, x1:x2] = True

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from lsbench import media, results, synthetic
+from lsbench import media, synthetic
+from lsbench.evaluate import document as results
 from lsbench.cli import cli
 from lsbench.detectors.dlib_cascade import DlibCascadeDetector
 from lsbench.evaluate import evaluate

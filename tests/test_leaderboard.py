@@ -43,10 +43,11 @@ import pytest
 from click.testing import CliRunner
 
 from leaderboard import ranking, render, site_files
-from lsbench import media, results
+from lsbench import media
+from lsbench.evaluate import document as results
 from lsbench.cli import cli
 from lsbench.evaluate import evaluate
-from lsbench.external import export_task
+from lsbench.evaluate.task import export_task
 
 ROOT = Path(__file__).resolve().parents[1]
 XSS = "<img src=x onerror=alert(1)>"

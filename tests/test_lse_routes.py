@@ -260,7 +260,7 @@ def test_evaluate_scores_its_generated_mp4_by_the_official_whole_frame_route(rea
     """The mp4 `lsbench evaluate` writes for a model (Wav2Lip, procedural weights, LRS2 layout) scored by
     Wav2Lip's calculate_scores_LRS steps with syncnet-python's own model and calc_pdist: the row's
     whole-frame LSE is the official number for that very file."""
-    from lsbench import results
+    from lsbench.evaluate import document as results
     from lsbench.evaluate import evaluate
 
     doc = results.load(evaluate("wav2lip", real_shards, "random-reference", "test", out=tmp_path, save_videos=2,

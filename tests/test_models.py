@@ -13,7 +13,7 @@ import torch
 from click.testing import CliRunner
 from conftest import PACKS
 
-from lsbench import results
+from lsbench.evaluate import document as results
 from lsbench.cli import cli
 from lsbench.conformance import procedural
 from lsbench.errors import LsbenchError, WeightsError
@@ -127,13 +127,13 @@ def test_cli_names_the_bad_checkpoint_without_a_traceback(real_shards, tmp_path,
 def _pair(real_shards, n=30):
     """A Pair as `evaluate` builds it: Wav2Lip boxes cut from the source frames of one clip, the other's speech."""
     from lsbench import fullframe
-    from lsbench.evaluate import ROW_COLUMNS
+    from lsbench.evaluate.target import ROW_COLUMNS, source_frames
     from lsbench.shards import ShardIndex, pcm16_to_float
 
     index = ShardIndex.open(real_shards, "test")
     a, b = (index.row(c, ROW_COLUMNS) for c in index.light)
-    frames, scale = fullframe.source_frames(a, n)
-    boxes = fullframe.official_boxes(np.asarray(a["boxes"][:n]) * scale, frames.shape[1:3])
+    frames, scale = source_frames(a, n)
+    boxes = fullframe.face_boxes(np.asarray(a["boxes"][:n]) * scale, frames.shape[1:3])
     crops = fullframe.crop_faces(frames, boxes, 96)
     own, other = pcm16_to_float(a["audio"])[: n * 640], pcm16_to_float(b["audio"])[: n * 640]
     return Pair(crops, crops[n // 2], other, own, source=frames, ref_index=n // 2), own
@@ -195,16 +195,19 @@ def test_device_choice():
 
 
 def test_box_smoothing_and_paste_back():
-    from lsbench.models.face_crop import paste_back, smooth_boxes
+    """Wav2Lip's get_smoothened_boxes on an integer array, in place: each mean is truncated and the
+    last windows reuse boxes already smoothed (inference.py and gen_videos_from_filelist.py alike)."""
+    from lsbench import fullframe
 
     boxes = np.array([[0, 0, 10, 10], [5, 5, 15, 15], [10, 10, 20, 20], [0, 0, 10, 10]], float)
-    sm = smooth_boxes(boxes, window=2)
-    np.testing.assert_allclose(sm[0], [2.5, 2.5, 12.5, 12.5])
-    np.testing.assert_allclose(sm[3], boxes[2:4].mean(axis=0))  # the last window is the final one
+    sm = fullframe.face_boxes(boxes, (40, 40), fullframe.Geometry("test", "a test", (0, 0, 0, 0), smooth_window=2))
+    np.testing.assert_array_equal(sm[0], [2, 2, 12, 12])  # mean 2.5, truncated
+    np.testing.assert_array_equal(sm[2], [5, 5, 15, 15])
+    np.testing.assert_array_equal(sm[3], [2, 2, 12, 12])  # the final window holds the smoothed sm[2]
     frames = np.zeros((1, 40, 40, 3), np.uint8)
     face = np.zeros((1, 96, 96, 3), np.uint8)
-    face[..., 0] = 200  # blue in BGR
-    out = paste_back(frames, np.array([[4, 8, 24, 20]]), face)
+    face[..., 2] = 200  # blue in RGB
+    out = fullframe.paste_faces(frames, np.array([[4, 8, 24, 20]]), face)
     assert (out[0, 8:20, 4:24, 2] == 200).all() and out[0, 8:20, 4:24, :2].max() == 0
     assert out[0, :8].max() == 0 and out[0, 20:].max() == 0
 
@@ -215,7 +218,8 @@ def test_generate_full_frames_pastes_faces_back_for_the_speech_length(tmp_path, 
     from conftest import MEDIA
 
     from lsbench.detectors.dlib_cascade import DlibCascadeDetector
-    from lsbench.generate import face_boxes, pad_boxes
+    from lsbench import fullframe
+    from lsbench.generate import face_boxes
     from lsbench.media import ffmpeg, iter_frames, read_audio
 
     video = tmp_path / "v.mp4"
@@ -235,7 +239,7 @@ def test_generate_full_frames_pastes_faces_back_for_the_speech_length(tmp_path, 
     assert len(got) == 50 and got.shape[1:] == src.shape[1:]
     boxes, missing = face_boxes(src, DlibCascadeDetector(), progress=False)
     assert missing == 0
-    x1, y1, x2, y2 = np.round(pad_boxes(boxes, src.shape[1:3])[0]).astype(int)
+    x1, y1, x2, y2 = fullframe.face_boxes(boxes, src.shape[1:3], fullframe.INFERENCE)[0]
     inside = np.abs(got[0, y1 + 4:y2 - 4, x1 + 4:x2 - 4].astype(int) - src[0, y1 + 4:y2 - 4, x1 + 4:x2 - 4]).mean()
     mask = np.ones(src.shape[1:3], bool)
     mask[max(0, y1 - 12):y2 + 12, max(0, x1 - 12):x2 + 12] = False

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import MEDIA, PACKS
 
-from lsbench import results
+from lsbench.evaluate import document as results
 from lsbench.evaluate import evaluate
 from lsbench.media import iter_frames, probe
 

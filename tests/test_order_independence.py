@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from lsbench import results
-from lsbench.evaluate import PairScorer, Settings, evaluate, make_metrics, make_model, metric_names, plan_pairs
+from lsbench.evaluate import document as results
+from lsbench.evaluate import evaluate
+from lsbench.evaluate.metric_set import make_metrics, metric_names
+from lsbench.evaluate.options import Settings
+from lsbench.evaluate.plan import plan_pairs
+from lsbench.evaluate.produce import model_producer
+from lsbench.evaluate.score import PairScorer
 from lsbench.protocols.random_reference import RandomReference
 from lsbench.shards import ShardIndex
 
@@ -30,10 +35,10 @@ def test_rows_do_not_depend_on_order_or_workers(name, real_shards, tmp_path, wei
     threads = torch.get_num_threads()
     index = ShardIndex.open(real_shards, "test")
     protocol = RandomReference()
-    model = make_model(name, "cpu")
-    _, pairs = plan_pairs(protocol, index, 0, None, model.whole_clip_own_audio)
+    producer = model_producer(name, "cpu")
+    _, pairs = plan_pairs(protocol, index, 0, None, producer.whole_clip_own_audio)
     metrics, _ = make_metrics(metric_names(protocol), "cpu", lambda s: None)
-    scorer = PairScorer(model, metrics, index, Settings(threads=1))
+    scorer = PairScorer(producer, metrics, index, Settings(threads=1))
     forward = [scorer.score(p) for p in pairs]
     backward = [scorer.score(p) for p in reversed(pairs)]
     assert all(r["status"] == "ok" for r in forward), [r.get("reason") for r in forward]

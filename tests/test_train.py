@@ -9,7 +9,7 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
-from lsbench import results
+from lsbench.evaluate import document as results
 from lsbench.cli import cli
 from lsbench.evaluate import evaluate
 from lsbench.media import iter_frames, probe

@@ -17,7 +17,7 @@ import torch
 
 from .. import weights
 from ..errors import LsbenchError, WeightsError
-from ..metrics.fid import WEIGHTS
+from .specs import WEIGHTS
 from .inception import DIMS, PYTORCH_FID, Conventions, FIDInception
 
 Images = Union[np.ndarray, Sequence[np.ndarray]]

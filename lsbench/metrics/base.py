@@ -1,12 +1,16 @@
-"""Metric interface: per clip, a dict of named values; each value says which way is better."""
+"""Metric interface: per clip, a dict of named values; each value says which way is better.
+
+Three kinds, told apart by their base class: a CropMetric scores the evaluation crops, a
+VideoMetric the full-frame mp4 by an official route, a SetMetric has no per-clip value: each
+clip contributes arrays (kept beside the resumable rows) and the split's value is formed from
+all of them at the end (FID)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -26,7 +30,7 @@ class Metric(ABC):
     code "unavailable" from its constructor: the run records why and goes on without it."""
 
     name = "metric"
-    kind = "crops"  # crops: compute() on face crops; video: compute_video() on the full-frame mp4
+    kind = "crops"  # crops: compute() on face crops; video: compute_video() on the mp4; set: see SetMetric
 
     def settings(self) -> Dict[str, object]:
         """How the values are computed (window sizes, landmark model, crops...): recorded in the results."""
@@ -66,3 +70,21 @@ class VideoMetric(Metric):
     @abstractmethod
     def compute_video(self, video: Path, route: str) -> Dict[str, float]:
         """Named values for one generated video file."""
+
+
+class SetMetric(Metric):
+    """A statistic of the whole split. Each scored clip contributes named arrays computed from
+    its generated and real evaluation crops; the harness keeps them on disk (so a resumed run
+    keeps them too) under the row key `contribution_key`, and aggregate() forms the split's
+    values from every scored clip's contribution."""
+
+    kind = "set"
+    contribution_key = "contribution"
+
+    @abstractmethod
+    def contribution(self, generated: np.ndarray, real: np.ndarray) -> Dict[str, np.ndarray]:
+        """One clip's arrays (saved as float32)."""
+
+    @abstractmethod
+    def aggregate(self, contributions: List[Dict[str, np.ndarray]], bootstrap: int, seed: int) -> Dict[str, dict]:
+        """Value key -> its aggregate record (mean, n, ci95, interval, ...) over the clips."""

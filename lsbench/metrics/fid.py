@@ -7,9 +7,6 @@ Frechet distance between the two pooled sets. An interval comes only from a boot
 clips (`--fid-bootstrap N`, each resample draws clips with replacement and keeps each clip's
 generated and real frames together; each resample's distance uses the SVD form of the trace
 term, which avoids a 2048x2048 matrix square root); by default none is shown.
-
-The Inception weights are pytorch-fid's `pt_inception-2015-12-05-6726825d.pth`; the file name
-carries the first 8 hex digits of its sha-256, checked on download and on verify.
 """
 
 from __future__ import annotations
@@ -20,37 +17,23 @@ from typing import Dict, List
 
 import numpy as np
 
-from ..weights import WeightSpec
-from .base import Metric
-
-WEIGHTS = [
-    WeightSpec(
-        "fid_inception",
-        "pt_inception-2015-12-05-6726825d.pth",
-        "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
-        None,
-        None,
-        "fid",
-        note="full sha-256 not published (prefix 6726825d in the name); pinned on first download",
-        sha256_prefix="6726825d",
-    )
-]
+from ..errors import Failure, WeightsError
+from ..fid.specs import WEIGHTS
+from .base import SetMetric
 
 
-class FID(Metric):
+class FID(SetMetric):
     name = "fid"
-    kind = "set"
+    contribution_key = "fid_activations"
 
     def __init__(self, device: str = "cpu", batch_size: int = 50):
         from .. import weights as W
-        from ..errors import Failure, WeightsError
+        from ..fid import load_inception
 
         try:
             self.path = W.path(WEIGHTS[0])
         except WeightsError as exc:
             raise Failure(str(exc), "unavailable") from None
-        from ..fid import load_inception
-
         self.net = load_inception(self.path, device)
         self.device, self.batch_size = device, batch_size
         self._recent: "OrderedDict[str, np.ndarray]" = OrderedDict()
@@ -71,6 +54,13 @@ class FID(Metric):
             while len(self._recent) > 4:
                 self._recent.popitem(last=False)
         return self._recent[key]
+
+    def contribution(self, generated: np.ndarray, real: np.ndarray) -> Dict[str, np.ndarray]:
+        return {"generated": self.activations(generated), "real": self.activations(real)}
+
+    def aggregate(self, contributions: List[Dict[str, np.ndarray]], bootstrap: int, seed: int) -> Dict[str, dict]:
+        return {"fid": fid_aggregate([c["generated"] for c in contributions], [c["real"] for c in contributions],
+                                     bootstrap, seed)}
 
     def provenance(self) -> Dict[str, dict]:
         from .. import weights as W
@@ -105,4 +95,3 @@ def fid_aggregate(generated: List[np.ndarray], real: List[np.ndarray], bootstrap
     out["interval"] = (f"95% percentile bootstrap over clips, {bootstrap} resamples (each resample's distance by "
                        f"the SVD form of the trace term, within 2e-5 of pytorch-fid's sqrtm)")
     return out
-

@@ -50,7 +50,8 @@ class LipSyncModel(ABC):
     audio_features = "none"  # what the model computes from pair.audio itself (e.g. "wav2lip mel 80x16")
     input_crop = "box"
     whole_clip_own_audio = False  # True: a reference row that plays each clip whole with its own audio
-    audio_from_generation = False  # True: the video carries Generation.audio (own-audio rows, submissions)
+    audio_from_generation = False  # True: the video carries Generation.audio (own-audio rows)
+    plays_source_file = False  # True: its output is the source itself; the original file is scored when it is whole
     full_frame = "generated faces pasted back into the source frames at the evaluation boxes"
 
     def full_frames(self, pair: Pair, gen: "Generation", boxes: np.ndarray) -> np.ndarray:

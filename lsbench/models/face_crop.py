@@ -1,6 +1,6 @@
-"""What every model working on 96x96 BGR face crops shares: the resize, the crop-model base
-(generate() on the harness' crops and full-frame generation both call its faces()), and
-Wav2Lip-style box smoothing and paste-back for full frames."""
+"""What every model working on 96x96 BGR face crops shares: the resize and the crop-model base
+(generate() on the harness' crops and full-frame generation both call its faces()). The boxes,
+crops and paste-back of full frames are lsbench.fullframe's."""
 
 from __future__ import annotations
 
@@ -42,24 +42,3 @@ class FaceCropModel(LipSyncModel):
 
     def notes(self) -> Dict[str, str]:
         return {}
-
-
-def smooth_boxes(boxes: np.ndarray, window: int = 5) -> np.ndarray:
-    """Each box replaced by the mean of itself and the next window-1 (the last ones: the final window)."""
-    boxes = np.asarray(boxes, np.float64)
-    out = boxes.copy()
-    n = len(boxes)
-    for i in range(n):
-        lo = n - window if i + window > n else i
-        out[i] = boxes[max(0, lo):max(0, lo) + window].mean(axis=0)
-    return out
-
-
-def paste_back(frames_rgb: np.ndarray, boxes: np.ndarray, faces_bgr: np.ndarray) -> np.ndarray:
-    """Put generated 96x96 BGR faces back into full RGB frames at integer boxes (x1,y1,x2,y2)."""
-    import cv2
-
-    out = frames_rgb.copy()
-    for f, (x1, y1, x2, y2), face in zip(out, np.asarray(boxes).astype(int), faces_bgr):
-        f[y1:y2, x1:x2] = cv2.resize(face, (x2 - x1, y2 - y1))[..., ::-1]
-    return out

@@ -1,6 +1,7 @@
-"""Reference rows that need no generator weights, registered as models like any other:
-ground truth (the real video with its own audio), a frozen reference frame (the lower
-bound), and the real video with its audio shifted by a known number of frames."""
+"""Reference rows that need no generator weights, registered as models like any other (with
+`reference=True`: bounds on the board, never contestants): ground truth (the real video with its
+own audio), a frozen reference frame (the lower bound), and the real video with its audio
+shifted by a known number of frames."""
 
 from __future__ import annotations
 
@@ -10,15 +11,13 @@ from .base import Generation, LipSyncModel, Pair
 
 from ..media import SAMPLES_PER_FRAME as SPF
 
-REFERENCE_ROWS = ("ground-truth", "static-frame", "shifted-audio")  # bounds on the board, never contestants
-
 
 class GroundTruth(LipSyncModel):
     """Wav2Lip's "Real videos" row: every clip whole, with its own audio, under every protocol."""
 
     name = "ground-truth"
     needs = ()
-    whole_clip_own_audio = audio_from_generation = True
+    whole_clip_own_audio = audio_from_generation = plays_source_file = True
     full_frame = "the source frames themselves (the original file when the clip is the whole source)"
 
     def generate(self, pair: Pair) -> Generation:
