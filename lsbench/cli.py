@@ -12,7 +12,7 @@ import click
 from . import __version__
 from .errors import LsbenchError, WeightsError
 from .outputs import check_appendable, check_output_dir, check_output_file
-from .registry import DATASETS, DETECTORS, METRICS, MODELS, PROTOCOLS
+from .registry import DATASETS, DETECTORS, METRICS, MODELS, PROTOCOLS, import_target, trainers
 
 
 class _Group(click.Group):
@@ -333,8 +333,9 @@ def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, 
 
 # ----------------------------------------------------------------------------- train
 @cli.command()
-@click.option("--model", type=click.Choice(["synctalkface", "syncnet"]), required=True,
-              help="synctalkface, or syncnet: the 96x96 colour lip-sync expert Wav2Lip-style training needs first.")
+@click.option("--model", type=click.Choice(list(trainers())), required=True,
+              help="What to train (from the registry): " + "; ".join(f"{n}: {e.summary}" for n, (e, _) in
+                                                                   trainers().items()) + ".")
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Shard folder from `preprocess`.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Checkpoint folder (resumable).")
 @click.option("--split", default="train", show_default=True, help="Split to train on ('all' for every split).")
@@ -367,14 +368,14 @@ def train(model, data, out, split, steps, batch_size, lr, img_size, expert, slot
     """
     check_output_dir(out)
     from .device import pick
-    from .train import TRAINERS, TrainOptions
+    from .train import TrainOptions
 
     opts = TrainOptions(model, data, out, steps, batch_size, lr, img_size=int(img_size), n_slot=slots, dim=dim,
                         radius=radius, expert=expert,
                         checkpoint_every=checkpoint_every, resume=resume, overwrite=overwrite, seed=seed,
                         device=pick(device),
                         split=None if split == "all" else split)
-    TRAINERS[model](opts, echo=click.echo, progress=not no_progress)
+    import_target(trainers()[model][1])(opts, echo=click.echo, progress=not no_progress)
 
 
 # ----------------------------------------------------------------------------- leaderboard
@@ -467,7 +468,6 @@ def weights_verify(names: List[str]) -> None:
     or pinned hash; where no hash can vouch for a file, load it through lsbench's loader for it,
     which checks every key and shape. Exit 1 if any named or present file fails."""
     from . import weights as W
-    from .weight_loaders import load_check
 
     _hint_spelling(names)
     bad = 0
@@ -483,7 +483,7 @@ def weights_verify(names: List[str]) -> None:
             rec = W.provenance(s, p)
             detail = rec["why"]
             if rec["state"] not in W.OFFICIAL_STATES:
-                loader = load_check(s.name, p)
+                loader = W.load_check(s, p)
                 detail = (f"{detail}; loads through {loader}: keys and shapes match" if loader
                           else f"{detail}; lsbench has no loader to check it")
             click.echo(f"ok      {name:28} {rec['state']:10} {rec['sha256']}  {detail}")
@@ -655,11 +655,13 @@ def fid(path_a: Path, path_b: Path, batch_size: int, device: str, dims: int, sav
 @click.option("--case", "cases", multiple=True, help="Only these case ids.")
 def conformance(packs: List[Path], as_json: bool, out: Optional[Path], cases: List[str]) -> None:
     """Run conformance PACKS: procedural official checkpoints through lsbench's loaders,
-    every case compared with the official outputs. Exit 1 if any judged output fails."""
+    every case compared with the official outputs. Exit 1 if any judged output fails. A folder
+    of packs (../shared/conformance) stands for every pack a registration names."""
     if out is not None:
         check_output_dir(out)
-    from .conformance.runner import case_ids, check_case_selection, format_report, run_pack
+    from .conformance.runner import case_ids, check_case_selection, expand_packs, format_report, run_pack
 
+    packs = expand_packs(list(packs))
     if cases:
         check_case_selection(list(packs), list(cases))
         packs = [p for p in packs if set(case_ids(p)) & set(cases)]  # packs holding none of them are not run

@@ -27,12 +27,16 @@ def import_target(target: str) -> Any:
 
 @dataclass(frozen=True)
 class Value:
-    """One number a metric reports per clip: its column label and which way is better
-    (None: per-clip information only, never averaged or ranked)."""
+    """One number a metric reports per clip: its column label, which way is better (None:
+    per-clip information only, never averaged or ranked) and the values it can take (None:
+    unbounded on that side; low_open: strictly above `lowest`), which `lsbench validate` checks."""
 
     key: str
     label: str
     higher_is_better: Optional[bool]
+    lowest: Optional[float] = None
+    highest: Optional[float] = None
+    low_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,28 +149,29 @@ MODELS.register("shifted-audio", "lsbench.models.reference_rows:ShiftedAudio", "
                 reference=True)
 
 METRICS = Registry("metric", base="lsbench.metrics.base:Metric")
+VSHIFT = 15  # SyncNet's offsets are searched over -15..15 frames
 # The registration line is the one place for a metric's columns: label, direction, order (the order here).
 METRICS.register("lse", "lsbench.metrics.lse:LSEMetric", "LSE-D / LSE-C from SyncNet (syncnet_python semantics)",
                  weights="lsbench.syncnet.specs:WEIGHTS", packs=("syncnet", "audio"),
                  computed_on="the full-frame mp4 by the dataset's route: `whole-frame` (LRS2, LRW: Wav2Lip's "
                              "calculate_scores_LRS.py) or `pipeline` (others: syncnet_python run_pipeline.py + "
                              "calculate_scores_real_videos.py); split figure = plain mean over videos",
-                 values=(Value("lse_d", "LSE-D", False), Value("lse_c", "LSE-C", True),
-                         Value("lse_offset_abs", "|LSE offset|", False), Value("lse_offset", "LSE offset", None)))
+                 values=(Value("lse_d", "LSE-D", False, 0.0), Value("lse_c", "LSE-C", True, 0.0),
+                         Value("lse_offset_abs", "|LSE offset|", False, 0.0, VSHIFT), Value("lse_offset", "LSE offset", None, -VSHIFT, VSHIFT)))
 METRICS.register("crop-lse", "lsbench.metrics.lse:CropLSE",
                  "diagnostic LSE on the evaluation face crops (not the published route)", default=False,
                  weights="lsbench.syncnet.specs:WEIGHTS", packs=("syncnet", "audio"),
                  computed_on="the evaluation crops upsampled to 224 (syncnet_python's crop mode); no paper uses it",
-                 values=(Value("crop_lse_d", "crop LSE-D", False), Value("crop_lse_c", "crop LSE-C", True),
-                         Value("crop_lse_offset_abs", "|crop LSE offset|", False),
-                         Value("crop_lse_offset", "crop LSE offset", None)))
+                 values=(Value("crop_lse_d", "crop LSE-D", False, 0.0), Value("crop_lse_c", "crop LSE-C", True, 0.0),
+                         Value("crop_lse_offset_abs", "|crop LSE offset|", False, 0.0, VSHIFT),
+                         Value("crop_lse_offset", "crop LSE offset", None, -VSHIFT, VSHIFT)))
 METRICS.register("expert-sync", "lsbench.metrics.expert_sync:ExpertSync",
                  "Wav2Lip lip-sync expert: cosine sync and BCE loss",
                  weights="lsbench.models.wav2lip:WEIGHTS#lipsync_expert", packs=("wav2lip_expert",),
                  trains=("syncnet", "lsbench.train:train_syncnet"),
                  computed_on="lower half of the evaluation crops at 96x96, 5-frame windows (Wav2Lip's color_syncnet "
                              "training input); an lsbench diagnostic",
-                 values=(Value("expert_cos", "expert cos", True), Value("expert_loss", "expert loss", False)))
+                 values=(Value("expert_cos", "expert cos", True, -1.0, 1.0), Value("expert_loss", "expert loss", False, 0.0)))
 METRICS.register("energy", "lsbench.metrics.energy:EnergySync", "weight-free sync score (mouth motion x audio envelope)",
                  computed_on="the evaluation crops' mouth region and the speech envelope; an lsbench diagnostic",
                  values=(Value("energy_sync", "energy sync", True), Value("energy_corr0", "energy corr@0", True),
@@ -174,20 +179,25 @@ METRICS.register("energy", "lsbench.metrics.energy:EnergySync", "weight-free syn
                          Value("energy_offset", "energy offset", None)))
 METRICS.register("psnr", "lsbench.metrics.image:PSNR", "peak signal-to-noise ratio, mean of per-frame values",
                  ground_truth=True, computed_on="generated vs real evaluation crops, per frame, then the mean",
-                 values=(Value("psnr", "PSNR", True), Value("psnr_identical_frames",
+                 values=(Value("psnr", "PSNR", True, 0.0, low_open=True), Value("psnr_identical_frames",
                                                                                  "identical frames", None)))
 METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity, Wang et al. settings (scikit-image)",
                  ground_truth=True, computed_on="generated vs real evaluation crops, per frame (Gaussian window "
                                                 "sigma 1.5, per channel), then the mean",
-                 values=(Value("ssim", "SSIM", True),))
+                 values=(Value("ssim", "SSIM", True, None, 1.0),))
 METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dlib 68 points)", ground_truth=True,
                  computed_on="mouth points 48-67 (0-based) of dlib's 68-point model on generated vs real evaluation crops",
-                 values=(Value("lmd", "LMD", False),))
+                 values=(Value("lmd", "LMD", False, 0.0),))
 METRICS.register("fid", "lsbench.metrics.fid:FID", "Frechet Inception Distance", weights="lsbench.fid.specs:WEIGHTS",
                  packs=("fid",),
                  computed_on="every scored frame's generated vs real evaluation crop (the shard's crop size, "
                              "resized to 299 as pytorch-fid does), pooled over the split; no per-clip value",
-                 values=(Value("fid", "FID", False),))
+                 values=(Value("fid", "FID", False, -1e-3),))
+
+def trainers() -> Dict[str, Tuple[Entry, str]]:
+    """`lsbench train --model` name -> (the registration that trains, "module:function" that trains it)."""
+    return {e.trains[0]: (e, e.trains[1]) for registry in (MODELS, METRICS) for e in registry if e.trains}
+
 
 PROTOCOLS = Registry("protocol", base="lsbench.protocols.base:Protocol")
 PROTOCOLS.register("random-reference", "lsbench.protocols.random_reference:RandomReference", "default")

@@ -20,7 +20,7 @@ import json
 import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, List, Optional
 
 import numpy as np
 
@@ -333,9 +333,6 @@ def train_syncnet(opts: TrainOptions, echo: Callable[[str], None] = print, progr
     echo(f"syncnet expert: {step} steps" + (f", last loss {float(loss.detach()):.4f}" if loss is not None
                                              else " (already reached)") + f" -> {ckpt_path}")
     return ckpt_path
-
-
-TRAINERS: Dict[str, Callable] = {"synctalkface": train_synctalkface, "syncnet": train_syncnet}
 
 
 def losses(out: Path) -> List[dict]:

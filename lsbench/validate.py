@@ -18,22 +18,20 @@ from .evaluate import document as R
 from .errors import LsbenchError
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-VSHIFT = 15
-RANGES = {  # value -> (lowest, highest) it can take; None: unbounded on that side
-    "lse_d": (0.0, None), "lse_c": (0.0, None), "crop_lse_d": (0.0, None), "crop_lse_c": (0.0, None),
-    "lse_offset_abs": (0.0, VSHIFT), "crop_lse_offset_abs": (0.0, VSHIFT),
-    "lse_offset": (-VSHIFT, VSHIFT), "crop_lse_offset": (-VSHIFT, VSHIFT),
-    "ssim": (None, 1.0), "psnr": (0.0, None), "fid": (-1e-3, None), "lmd": (0.0, None),
-    "expert_loss": (0.0, None), "expert_cos": (-1.0, 1.0),
-}
-
-
 class ValidationError(LsbenchError):
     pass
 
 
-def _out_of_range(key: str, value) -> Optional[str]:
-    if key not in RANGES or value is None:
+def _ranges() -> Dict[str, object]:
+    """Value key -> its registry Value (lowest, highest, low_open): the one place they are written."""
+    from .registry import METRICS
+
+    return {v.key: v for e in METRICS for v in e.values}
+
+
+def _out_of_range(key: str, value, ranges: Dict[str, object]) -> Optional[str]:
+    spec = ranges.get(key)
+    if spec is None or value is None:
         return None
     try:
         v = float(value)
@@ -41,9 +39,9 @@ def _out_of_range(key: str, value) -> Optional[str]:
         return f"{key} = {value!r} is not a number"
     if math.isnan(v):
         return f"{key} is NaN"
-    lo, hi = RANGES[key]
-    if key == "psnr" and v <= 0:
-        return f"psnr = {v:g} is not > 0"
+    lo, hi = spec.lowest, spec.highest
+    if lo is not None and spec.low_open and v <= lo:
+        return f"{key} = {v:g} is not > {lo:g}"
     if lo is not None and v < lo:
         return f"{key} = {v:g} is below its lowest possible value {lo:g}"
     if hi is not None and math.isfinite(v) and v > hi:
@@ -73,14 +71,15 @@ def check_results(doc: dict, data: Optional[Path] = None) -> List[str]:
     if [[r.get("clip_id"), r.get("audio_from")] for r in rows] != [p[:2] for p in pairs]:
         problems.append("the rows do not follow protocol.pairs (clip or audio differs, or rows are missing)")
     problems += _replan(doc, data)
+    ranges = _ranges()
     for i, r in enumerate(rows):
         for k, v in (r.get("metrics") or {}).items():
-            why = _out_of_range(k, v)
+            why = _out_of_range(k, v, ranges)
             if why:
                 problems.append(f"row {i} ({r.get('clip_id')}): {why}")
     for k, agg in doc["aggregates"].items():
         for field in ("mean",):
-            why = _out_of_range(k, (agg or {}).get(field))
+            why = _out_of_range(k, (agg or {}).get(field), ranges)
             if why:
                 problems.append(f"aggregate {why}")
     for name, w in doc["weights"].items():

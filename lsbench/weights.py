@@ -56,6 +56,8 @@ class WeightSpec:
     direct: bool = True  # False: the public link is a web page (e.g. Google Drive), not the file
     note: str = ""
     sha256_prefix: Optional[str] = None  # leading hex digits of the sha-256 the authors publish in the file name
+    loader: str = ""  # "module:function" that loads a file of this spec as lsbench does (keys and shapes checked)
+    procedural: str = ""  # "pack/checkpoint id" of ../shared/conformance whose procedural weights stand in for it
 
     def __post_init__(self) -> None:
         if self.sha256_prefix is not None and self.sha256_prefix not in self.filename:
@@ -394,6 +396,24 @@ def _progress(total: Optional[int], name: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not enabled, leave=False)
+
+
+def load_check(s: WeightSpec, p: Path) -> Optional[str]:
+    """Load p as the weights of s through lsbench's own loader (the spec's `loader`); return the
+    loader's name, None when s names none, or raise WeightsError naming the file and what is wrong."""
+    if not s.loader:
+        return None
+    from .registry import import_target
+
+    try:
+        detail = import_target(s.loader)(Path(p))
+    except WeightsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of a loader is one line naming the file
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise WeightsError(f"{p}: cannot be loaded as {s.name} ({type(exc).__name__}: {first})") from None
+    name = s.loader.replace(":", ".")
+    return f"{name} ({detail})" if isinstance(detail, str) else name
 
 
 def load_torch(p: Path, what: str = "checkpoint"):

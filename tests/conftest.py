@@ -3,7 +3,6 @@ tiny corpora and synthetic talking faces."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -44,41 +43,41 @@ def shared() -> Path:
     return SHARED
 
 
+def _fid_specs():
+    from lsbench import weights as W
+    from lsbench.registry import METRICS
+
+    return W.specs_of(METRICS.entry("fid").weights)
+
+
 @pytest.fixture(scope="session")
 def procedural_weights(tmp_path_factory, shared) -> Path:
-    """A folder with procedural checkpoints of every bundled model in their official formats
-    (what LSBENCH_WEIGHTS_DIR would hold), made by the conformance materialiser."""
-    from lsbench.conformance.procedural import write_checkpoint
+    """A folder with the procedural stand-in of every registered weight file that has one
+    (WeightSpec.procedural), in its official format under its official name (what
+    LSBENCH_WEIGHTS_DIR would hold), made by the conformance materialiser. FID's Inception is
+    kept apart (procedural_weights_with_fid): FID costs minutes per evaluate run."""
+    from lsbench import weights as W
+    from lsbench.conformance.procedural import write_stand_in
 
     out = tmp_path_factory.mktemp("procedural_weights")
-    wanted = {"syncnet": ["syncnet_v2"], "s3fd": ["sfd_face"], "wav2lip": ["wav2lip"], "wav2lip_expert": ["expert"],
-              "lipgan": ["master_generator"], "synctalkface": ["synctalkface"],
-              "makeittalk": ["autovc", "content_branch", "speaker_branch", "i2i"]}
-    for pack, ids in wanted.items():
-        for ck in json.loads((PACKS / pack / "pack.json").read_text())["checkpoints"]:
-            if ck["id"] in ids:
-                write_checkpoint(PACKS / pack, ck, out)
-    # wav2lip_gan.pth has wav2lip.pth's format and layers (only the trained values differ); the pack pins one
-    from lsbench.conformance.procedural import RULE
-    from lsbench.weights import mark_procedural
-
-    (out / "wav2lip_gan.pth").write_bytes((out / "wav2lip.pth").read_bytes())
-    mark_procedural(out / "wav2lip_gan.pth", RULE, "wav2lip")
+    for s in W.all_specs():
+        if s.procedural and s not in _fid_specs():
+            write_stand_in(s, PACKS, out)
     return out
 
 
 @pytest.fixture(scope="session")
 def procedural_weights_with_fid(tmp_path_factory, procedural_weights) -> Path:
-    """The procedural checkpoints plus FID's Inception (kept apart: FID costs minutes per evaluate run)."""
+    """The procedural checkpoints plus FID's Inception."""
     import shutil
 
-    from lsbench.conformance.procedural import write_checkpoint
+    from lsbench.conformance.procedural import write_stand_in
 
     out = tmp_path_factory.mktemp("procedural_weights_fid")
     for f in procedural_weights.iterdir():
         shutil.copy(f, out / f.name)
-    (ck,) = json.loads((PACKS / "fid" / "pack.json").read_text())["checkpoints"]
-    write_checkpoint(PACKS / "fid", ck, out)
+    for s in _fid_specs():
+        write_stand_in(s, PACKS, out)
     return out
 
 

@@ -13,8 +13,9 @@ from conftest import PACKS
 from lsbench.cli import cli
 from lsbench.conformance import procedural
 from lsbench.conformance.judge import judge
+from lsbench.conformance.runner import registered_packs
 
-IMPLEMENTED = ["syncnet", "s3fd", "audio", "wav2lip", "wav2lip_expert", "lipgan", "synctalkface", "makeittalk", "fid"]
+IMPLEMENTED = registered_packs()  # the packs the registrations name
 
 
 @pytest.mark.parametrize("pack", IMPLEMENTED)
@@ -105,3 +106,25 @@ def test_a_port_bug_fails_the_pack(monkeypatch, tmp_path):
 def test_every_pack_in_shared_is_implemented():
     packs = sorted(p.name for p in PACKS.iterdir() if (p / "pack.json").is_file())
     assert packs == sorted(IMPLEMENTED)
+
+
+def test_a_folder_of_packs_stands_for_every_registered_pack(tmp_path):
+    """`lsbench conformance ../shared/conformance` (make conformance) runs the packs the registrations
+    name; a registered pack that is not there, or a pack no registration claims, is an error."""
+    from lsbench.conformance.runner import expand_packs
+    from lsbench.errors import LsbenchError
+
+    assert expand_packs([PACKS]) == [PACKS / name for name in IMPLEMENTED]
+    assert expand_packs([PACKS / "audio"]) == [PACKS / "audio"]
+    some = tmp_path / "some"
+    for name in IMPLEMENTED[:-1]:
+        (some / name).mkdir(parents=True)
+        (some / name / "pack.json").write_text("{}")
+    with pytest.raises(LsbenchError, match=f"registered pack\\(s\\) {IMPLEMENTED[-1]} not there"):
+        expand_packs([some])
+    (some / IMPLEMENTED[-1]).mkdir()
+    (some / IMPLEMENTED[-1] / "pack.json").write_text("{}")
+    (some / "stranger").mkdir()
+    (some / "stranger" / "pack.json").write_text("{}")
+    with pytest.raises(LsbenchError, match="pack\\(s\\) stranger belong to no registration"):
+        expand_packs([some])

@@ -14,10 +14,10 @@ from lsbench.evaluate.plan import plan_pairs
 from lsbench.evaluate.produce import model_producer
 from lsbench.evaluate.score import PairScorer
 from lsbench.protocols.random_reference import RandomReference
+from lsbench.registry import MODELS as REGISTERED_MODELS
 from lsbench.shards import ShardIndex
 
-MODELS = ["wav2lip", "wav2lip-gan", "lipgan", "synctalkface", "makeittalk", "ground-truth", "static-frame",
-          "shifted-audio"]
+MODELS = REGISTERED_MODELS.names(ready_only=True)  # every registered model, from the registry
 QUIET = dict(progress=False, echo=lambda s: None)
 
 

@@ -66,11 +66,82 @@ def test_voxceleb2_layout(voxceleb2_corpus):
 
 def test_docs_tables_are_the_registry():
     """docs/evaluation.md's metric-column and frame-count tables are made from the registry and the
-    protocol classes (lsbench/readme_tables.py): a metric or a length rule is written once."""
+    protocol classes (lsbench/doc_tables.py): a metric or a length rule is written once."""
     from pathlib import Path
 
-    from lsbench.readme_tables import frame_count_table, metric_columns_table
+    from lsbench.doc_tables import frame_count_table, metric_columns_table
 
     readme = (Path(__file__).parents[1] / "docs" / "evaluation.md").read_text()
     assert metric_columns_table() in readme and frame_count_table() in readme
     assert "| `fid` | FID (lower) | yes |" in metric_columns_table()
+
+
+# ------------------------------------------------------------------ every fact of a component in its registration
+
+
+def test_every_model_with_weights_is_proven_by_a_pack_and_loads_through_its_loader(shared):
+    """A registered model (other than a reference row) names its weight files, each with the loader that
+    checks it and a procedural stand-in, and at least one conformance pack in ../shared/conformance;
+    every pack there is claimed by a registration. Forgetting one of these fails here."""
+    import json
+
+    from conftest import PACKS
+
+    from lsbench import weights as W
+    from lsbench.conformance.runner import registered_packs
+
+    for e in MODELS:
+        if e.reference:
+            assert not e.weights and not e.packs, e.name
+            continue
+        specs = W.specs_of(e.weights)
+        assert specs and e.packs, f"model {e.name}: no weights or no conformance pack in its registration"
+        checkpoints = [s for s in specs if not s.name.startswith("face_alignment")]  # optional portrait files
+        assert all(s.loader and s.procedural for s in checkpoints), e.name
+    for registry in (DETECTORS, METRICS):
+        for e in registry:
+            assert all(s.loader and s.procedural for s in W.specs_of(e.weights)), e.name
+            assert bool(e.packs) == bool(e.weights) or e.name == "lmd", e.name
+    in_shared = sorted(p.name for p in PACKS.iterdir() if (p / "pack.json").is_file())
+    assert sorted(registered_packs()) == in_shared
+    for s in W.all_specs():
+        if s.procedural:
+            pack, _, ck = s.procedural.partition("/")
+            ids = [c["id"] for c in json.loads((PACKS / pack / "pack.json").read_text())["checkpoints"]]
+            assert ck in ids, f"weights {s.name}: {s.procedural} is not a checkpoint of pack {pack}"
+
+
+def test_lists_elsewhere_are_derived_from_the_registry():
+    """train's choices, the order-independence test's models, the datasets' LSE routes."""
+    import click
+
+    from lsbench.cli import cli
+    from lsbench.registry import trainers
+
+    train_model = next(p for p in cli.commands["train"].params if p.name == "model")
+    assert isinstance(train_model.type, click.Choice) and list(train_model.type.choices) == list(trainers())
+    assert set(trainers()) == {"synctalkface", "syncnet"}
+    assert {d.name: d.lse_route for d in DATASETS} == {"lrs2": "whole-frame", "lrw": "whole-frame",
+                                                       "voxceleb2": "pipeline"}
+    from test_order_independence import MODELS as ORDER_MODELS
+
+    assert ORDER_MODELS == MODELS.names(ready_only=True)
+
+
+def test_a_registration_without_its_facts_is_caught(monkeypatch):
+    """The checks above are not vacuous: a model registered without weights or packs, a dataset
+    without a route, are what they catch."""
+    from lsbench.evaluate.plan import pick_route
+
+    MODELS.register("half-done", "lsbench.models.wav2lip:Wav2Lip", "a model registered without its facts")
+    try:
+        with pytest.raises(AssertionError, match="model half-done: no weights or no conformance pack"):
+            test_every_model_with_weights_is_proven_by_a_pack_and_loads_through_its_loader(None)
+    finally:
+        MODELS.unregister("half-done")
+    DATASETS.register("lrs9", "preprocess.recipes.lrs2:LRS2", "a dataset registered without a route")
+    try:
+        assert pick_route(["lrs9"]) == "pipeline" and pick_route(["lrs2"]) == "whole-frame"
+        assert pick_route(["lrs2", "lrs9"]) == "pipeline"
+    finally:
+        DATASETS.unregister("lrs9")

@@ -382,22 +382,21 @@ def test_verify_loads_files_no_hash_vouches_for(procedural_weights, tmp_path, mo
     assert r.exit_code == 1
 
 
-def test_verify_checks_each_loader_against_its_own_file(procedural_weights, tmp_path):
-    """Every loader in the table accepts its procedural file and refuses a file of another model."""
-    from lsbench.weight_loaders import LOADERS, load_check
-
-    files = {"syncnet": "syncnet_v2.model", "s3fd": "sfd_face.pth", "wav2lip": "wav2lip.pth",
-             "lipsync_expert": "lipsync_expert.pth", "lipgan": "lipgan_residual_mfcc.h5",
-             "synctalkface": "synctalkface.ckpt", "makeittalk_autovc": "ckpt_autovc.pth",
-             "makeittalk_content_branch": "ckpt_content_branch.pth",
-             "makeittalk_speaker_branch": "ckpt_speaker_branch.pth", "makeittalk_i2i": "ckpt_116_i2i_comb.pth"}
-    assert set(files) | {"wav2lip_gan"} == set(LOADERS)
-    for name, f in files.items():
-        assert load_check(name, procedural_weights / f)
-        wrong = procedural_weights / ("sfd_face.pth" if name != "s3fd" else "syncnet_v2.model")
+def test_verify_checks_each_loader_against_its_own_file(procedural_weights_with_fid):
+    """Every weight spec that names a loader loads its procedural file through it and refuses a file
+    of another model; a spec that names none is said to have none (None), never guessed."""
+    specs = {s.name: s for s in W.all_specs()}
+    with_loader = sorted(n for n, s in specs.items() if s.loader)
+    assert with_loader == sorted(["syncnet", "s3fd", "wav2lip", "wav2lip_gan", "lipsync_expert", "lipgan",
+                                  "synctalkface", "makeittalk_autovc", "makeittalk_content_branch",
+                                  "makeittalk_speaker_branch", "makeittalk_i2i", "fid_inception"])
+    for name in with_loader:
+        s = specs[name]
+        assert W.load_check(s, procedural_weights_with_fid / s.filename)
+        wrong = procedural_weights_with_fid / ("sfd_face.pth" if name != "s3fd" else "syncnet_v2.model")
         with pytest.raises(WeightsError, match=str(wrong)):
-            load_check(name, wrong)
-    assert load_check("fid_inception", procedural_weights / "sfd_face.pth") is None  # no loader: said, not guessed
+            W.load_check(s, wrong)
+    assert W.load_check(specs["face_alignment_depth"], procedural_weights_with_fid / "sfd_face.pth") is None
 
 
 def test_no_release_means_no_download_suggestion():

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..models.makeittalk_net import (AutoVC, Audio2LandmarkContent, Audio2LandmarkSpeaker, ResUnetGenerator,
-                                     load_container)
+from ..models.makeittalk_net import load_autovc, load_content_branch, load_i2i, load_speaker_branch
 
 
 def _t(a) -> torch.Tensor:
@@ -14,26 +13,26 @@ def _t(a) -> torch.Tensor:
 
 
 def content_branch(inputs, params, ckpt):
-    net = load_container(ckpt, "model_g_face_id", Audio2LandmarkContent(), "MakeItTalk content branch checkpoint")
+    net = load_content_branch(ckpt)
     with torch.inference_mode():
         return {"fl_pred": net(_t(inputs["au"]), _t(inputs["face_id"])).numpy()}
 
 
 def speaker_branch(inputs, params, ckpt):
-    net = load_container(ckpt, "G", Audio2LandmarkSpeaker(), "MakeItTalk speaker branch checkpoint", "comb_mlp")
+    net = load_speaker_branch(ckpt)
     with torch.inference_mode():
         fl, spk = net(*(_t(inputs[k]) for k in ("au", "emb", "face_id", "fls", "z")))
     return {"fl_pred": fl.numpy(), "spk_encode": spk.numpy()}
 
 
 def i2i(inputs, params, ckpt):
-    net = load_container(ckpt, "G", ResUnetGenerator(), "MakeItTalk image translator checkpoint")
+    net = load_i2i(ckpt)
     with torch.inference_mode():
         return {"raw": net(torch.from_numpy(np.asarray(inputs["image"]) / 255.0).float()).numpy()}
 
 
 def autovc(inputs, params, ckpt):
-    net = load_container(ckpt, "model", AutoVC(), "MakeItTalk AutoVC checkpoint")
+    net = load_autovc(ckpt)
     with torch.inference_mode():
         mel, post, codes = net(*(_t(inputs[k]) for k in ("mel", "emb_org", "f0", "emb_trg")))
     return {"mel_outputs": mel.numpy(), "mel_outputs_postnet": post.numpy(), "codes": codes.numpy()}
@@ -66,10 +65,7 @@ def autovc_features(inputs, params, ckpt):
 def audio_to_landmarks(inputs, params, ckpt):
     from ..models.makeittalk_chain import LandmarkChain
 
-    chain = LandmarkChain(
-        load_container(ckpt[0], "model", AutoVC(), "MakeItTalk AutoVC checkpoint"),
-        load_container(ckpt[1], "model_g_face_id", Audio2LandmarkContent(), "MakeItTalk content branch checkpoint"),
-        load_container(ckpt[2], "G", Audio2LandmarkSpeaker(), "MakeItTalk speaker branch checkpoint", "comb_mlp"))
+    chain = LandmarkChain(load_autovc(ckpt[0]), load_content_branch(ckpt[1]), load_speaker_branch(ckpt[2]))
     mel, content, speaker = chain.run(inputs["wav"], inputs["face_id"], inputs["emb_trg"])
     return {"mel_converted": mel, "content_fl_pred": content, "speaker_fl_pred": speaker}
 

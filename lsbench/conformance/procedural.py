@@ -174,6 +174,28 @@ def write_checkpoint(pack_dir: Path, checkpoint: Mapping, out_dir: Path) -> Path
     return path
 
 
+def write_stand_in(spec, packs_dir: Path, out_dir: Path) -> Path:
+    """The procedural stand-in of a weight file (its spec's `procedural`, "pack/checkpoint id") under
+    the file's own name, marked as test weights: what LSBENCH_WEIGHTS_DIR holds in the tests."""
+    import shutil
+    import tempfile
+
+    from ..weights import mark_procedural
+
+    pack, _, ck_id = spec.procedural.partition("/")
+    checkpoints = json.loads((Path(packs_dir) / pack / "pack.json").read_text())["checkpoints"]
+    ck = next((c for c in checkpoints if c["id"] == ck_id), None)
+    if ck is None:
+        raise ValueError(f"weights {spec.name}: pack {pack} has no checkpoint {ck_id!r}")
+    if ck["filename"] == spec.filename:
+        return write_checkpoint(Path(packs_dir) / pack, ck, out_dir)
+    with tempfile.TemporaryDirectory() as tmp:  # the same layers under another file name (wav2lip_gan.pth)
+        dest = Path(out_dir) / spec.filename
+        shutil.copyfile(write_checkpoint(Path(packs_dir) / pack, ck, Path(tmp)), dest)
+    mark_procedural(dest, RULE, pack)
+    return dest
+
+
 def _pack_name(pack_dir: Path) -> str:
     try:
         return str(json.loads((Path(pack_dir) / "pack.json").read_text()).get("name") or Path(pack_dir).name)

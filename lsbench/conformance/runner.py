@@ -101,6 +101,40 @@ def load_pack(pack_dir: "str | Path") -> dict:
     return pack
 
 
+def registered_packs() -> List[str]:
+    """Every conformance pack a registration names, in registry order (`make conformance` runs these)."""
+    from ..registry import DETECTORS, METRICS, MODELS
+
+    out: List[str] = []
+    for registry in (DETECTORS, MODELS, METRICS):
+        for entry in registry:
+            out += [p for p in entry.packs if p not in out]
+    return out
+
+
+def expand_packs(paths: List[Path]) -> List[Path]:
+    """Pack folders as given; a folder of packs (no pack.json of its own) stands for every registered
+    pack, each of which must be in it, and every pack in it must be claimed by a registration."""
+    out: List[Path] = []
+    for p in map(Path, paths):
+        if (p / "pack.json").is_file():
+            out.append(p)
+            continue
+        present = sorted(q.name for q in p.iterdir() if (q / "pack.json").is_file())
+        if not present:
+            raise LsbenchError(f"{p}: neither a conformance pack (no pack.json) nor a folder of packs")
+        wanted = registered_packs()
+        missing = [n for n in wanted if n not in present]
+        if missing:
+            raise LsbenchError(f"{p}: registered pack(s) {', '.join(missing)} not there")
+        unclaimed = [n for n in present if n not in wanted]
+        if unclaimed:
+            raise LsbenchError(f"{p}: pack(s) {', '.join(unclaimed)} belong to no registration (packs= in "
+                               f"lsbench/registry.py)")
+        out += [p / n for n in wanted]
+    return out
+
+
 def case_ids(pack_dir: "str | Path") -> List[str]:
     return [c["id"] for c in load_pack(pack_dir)["cases"]]
 

@@ -10,5 +10,7 @@ S3FD = WeightSpec(
     size=None,
     group="s3fd",
     note="sha-256 not published; pinned in the lock file on first download",
+    loader="lsbench.detectors.s3fd:load_s3fd",
+    procedural="s3fd/sfd_face",
 )
 WEIGHTS = [S3FD]

@@ -13,5 +13,7 @@ WEIGHTS = [
         "fid",
         note="full sha-256 not published (prefix 6726825d in the name); pinned on first download",
         sha256_prefix="6726825d",
+        loader="lsbench.fid.features:load_inception",
+        procedural="fid/fid_inception",
     )
 ]

@@ -22,7 +22,8 @@ from .face_crop import FaceCropModel
 WEIGHTS = [
     WeightSpec("lipgan", "lipgan_residual_mfcc.h5", "https://github.com/Rudrabha/LipGAN#getting-the-weights",
                None, None, "lipgan", direct=False,
-               note="The authors publish it on Google Drive, linked from the LipGAN README."),
+               note="The authors publish it on Google Drive, linked from the LipGAN README.",
+               loader="lsbench.models.lipgan_net:generator_variant", procedural="lipgan/master_generator"),
 ]
 
 BYTES_PER_ITEM = 64 << 20  # peak RSS growth measured on CPU: ~58 MB per item at batch 32 (float32)

@@ -203,6 +203,12 @@ def load_generator(path: "str | Path", variant: str = "auto", device: str = "cpu
     return load_keras_weights(generator(variant), path, f"{what} ({variant})").to(device), variant
 
 
+def generator_variant(path: "str | Path") -> str:
+    """Load a LipGAN generator file as lsbench does and say which variant it holds."""
+    _, variant = load_generator(path)
+    return f"variant {variant}"
+
+
 def load_discriminator(path: "str | Path", variant: str = "auto", device: str = "cpu") -> Tuple[Graph, str]:
     what = "LipGAN discriminator checkpoint"
     variant = detect_variant(path, what) if variant == "auto" else variant

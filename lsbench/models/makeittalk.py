@@ -28,7 +28,8 @@ from .makeittalk_portrait import norm_input_face as norm_face
 _PAGE = "https://github.com/yzhou359/MakeItTalk#pre-trained-models"
 _NOTE = "The authors publish it on Google Drive, linked from the MakeItTalk README."
 CHECKPOINTS = [
-    WeightSpec(f"makeittalk_{part}", fname, _PAGE, None, None, "makeittalk", direct=False, note=_NOTE)
+    WeightSpec(f"makeittalk_{part}", fname, _PAGE, None, None, "makeittalk", direct=False, note=_NOTE,
+               loader=f"lsbench.models.makeittalk_net:load_{part}", procedural=f"makeittalk/{part}")
     for part, fname in [
         ("autovc", "ckpt_autovc.pth"),
         ("content_branch", "ckpt_content_branch.pth"),
@@ -96,20 +97,15 @@ class MakeItTalk(LipSyncModel):
         from .makeittalk_audio import check_runtime
         from .makeittalk_chain import LandmarkChain
         from .makeittalk_portrait import PortraitLandmarks
-        from .makeittalk_net import (AutoVC, Audio2LandmarkContent, Audio2LandmarkSpeaker, ResUnetGenerator,
-                                     load_container)
+        from .makeittalk_net import load_autovc, load_content_branch, load_i2i, load_speaker_branch
 
         super().__init__(device)
         check_runtime()
         self.paths = {s.name: (Path(weights_dir) / s.filename if weights_dir else W.path(s)) for s in CHECKPOINTS}
         p = self.paths
-        self.chain = LandmarkChain(
-            load_container(p["makeittalk_autovc"], "model", AutoVC(), "MakeItTalk AutoVC checkpoint"),
-            load_container(p["makeittalk_content_branch"], "model_g_face_id", Audio2LandmarkContent(),
-                           "MakeItTalk content branch checkpoint"),
-            load_container(p["makeittalk_speaker_branch"], "G", Audio2LandmarkSpeaker(),
-                           "MakeItTalk speaker branch checkpoint", "comb_mlp"))
-        self.i2i = load_container(p["makeittalk_i2i"], "G", ResUnetGenerator(), "MakeItTalk image translator checkpoint")
+        self.chain = LandmarkChain(load_autovc(p["makeittalk_autovc"]), load_content_branch(p["makeittalk_content_branch"]),
+                                   load_speaker_branch(p["makeittalk_speaker_branch"]))
+        self.i2i = load_i2i(p["makeittalk_i2i"])
         self.i2i.to(device)
         self.batch_size = batch_size
         self.target_emb = np.loadtxt(TARGET_EMB).astype(np.float32)

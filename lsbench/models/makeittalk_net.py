@@ -192,6 +192,22 @@ def load_container(path, container: str, net: nn.Module, what: str, drop_prefix:
     return W.load_state_checked(net, state, p, what, fmt)
 
 
+def load_autovc(path) -> "AutoVC":
+    return load_container(path, "model", AutoVC(), "MakeItTalk AutoVC checkpoint")
+
+
+def load_content_branch(path) -> "Audio2LandmarkContent":
+    return load_container(path, "model_g_face_id", Audio2LandmarkContent(), "MakeItTalk content branch checkpoint")
+
+
+def load_speaker_branch(path) -> "Audio2LandmarkSpeaker":
+    return load_container(path, "G", Audio2LandmarkSpeaker(), "MakeItTalk speaker branch checkpoint", "comb_mlp")
+
+
+def load_i2i(path) -> "ResUnetGenerator":
+    return load_container(path, "G", ResUnetGenerator(), "MakeItTalk image translator checkpoint")
+
+
 # ---------------------------------------------------------------- image-to-image translation (256x256)
 
 

@@ -24,7 +24,8 @@ from .base import Generation, LipSyncModel, Pair
 WEIGHTS = [
     WeightSpec("synctalkface", "synctalkface.ckpt", "https://github.com/jinny960812/SyncTalkFace", None, None,
                "synctalkface", direct=False,
-               note="The authors released no weights: train one with `lsbench train --model synctalkface`."),
+               note="The authors released no weights: train one with `lsbench train --model synctalkface`.",
+               loader="lsbench.models.synctalkface_net:load_file", procedural="synctalkface/synctalkface"),
 ]
 WINDOW = 5
 BYTES_PER_WINDOW = 96 << 20
@@ -37,17 +38,12 @@ class SyncTalkFace(LipSyncModel):
     audio_features = "Wav2Lip mel (80 bands, 80/s), 16-column window per frame, 5-frame windows"
 
     def __init__(self, device: str = "cpu", weights_path: "str | Path | None" = None, batch_size: Optional[int] = None):
-        import torch
-
-        from .synctalkface_net import STFConfig, load_synctalkface
+        from .synctalkface_net import load_file
 
         super().__init__(device)
         self.spec = WEIGHTS[0]
         self.path = Path(weights_path) if weights_path else W.path(self.spec)
-        meta = torch.load(str(self.path), map_location="cpu", weights_only=True) if self.path.is_file() else {}
-        saved = (meta.get("lsbench") or {}).get("config", {}) if isinstance(meta, dict) else {}
-        self.cfg = STFConfig(**saved) if saved else STFConfig()
-        self.encoder, self.decoder, _ = load_synctalkface(self.path, self.cfg, device)
+        self.encoder, self.decoder, _, self.cfg = load_file(self.path, device)
         self.face_size = self.cfg.img_size
         self.batch_size = batch_size or batch_size_for(device, BYTES_PER_WINDOW, cap=32)
 

@@ -247,6 +247,19 @@ def load_synctalkface(path, cfg: STFConfig = STFConfig(), device: str = "cpu"):
     return tuple(nets)
 
 
+def load_file(path, device: str = "cpu"):
+    """(encoder, decoder, discriminator, config) of a checkpoint file: lsbench-trained files carry
+    their sizes (memory slots, channels, face size), the authors' layout is read at the defaults."""
+    from pathlib import Path
+
+    from .. import weights as W
+
+    meta = W.load_torch(Path(path), "SyncTalkFace checkpoint")
+    saved = (meta.get("lsbench") or {}).get("config", {}) if isinstance(meta, dict) else {}
+    cfg = STFConfig(**saved) if saved else STFConfig()
+    return (*load_synctalkface(path, cfg, device), cfg)
+
+
 def save_synctalkface(path, encoder: STFEncoder, decoder: STFDecoder, disc: STFDiscriminator, **extra) -> None:
     """The same format the authors' train.py writes, so one loader reads both (extra keys ride along)."""
     import os

@@ -25,11 +25,15 @@ _SP = ("https://iiitaphyd-my.sharepoint.com/personal/radrabha_m_research_iiit_ac
        "Wav2Lip%5FModels%2F")
 _UNPUBLISHED = "sha-256 not published; pinned in the lock file on first download"
 
+_GENERATOR = "lsbench.models.wav2lip_net:load_generator"
 WEIGHTS = [
-    WeightSpec("wav2lip", "wav2lip.pth", _SP + "wav2lip%2Epth", None, None, "wav2lip", note=_UNPUBLISHED),
-    WeightSpec("wav2lip_gan", "wav2lip_gan.pth", _SP + "wav2lip%5Fgan%2Epth", None, None, "wav2lip", note=_UNPUBLISHED),
+    WeightSpec("wav2lip", "wav2lip.pth", _SP + "wav2lip%2Epth", None, None, "wav2lip", note=_UNPUBLISHED,
+               loader=_GENERATOR, procedural="wav2lip/wav2lip"),
+    # wav2lip_gan.pth has wav2lip.pth's format and layers (only the trained values differ): the pack pins one
+    WeightSpec("wav2lip_gan", "wav2lip_gan.pth", _SP + "wav2lip%5Fgan%2Epth", None, None, "wav2lip", note=_UNPUBLISHED,
+               loader=_GENERATOR, procedural="wav2lip/wav2lip"),
     WeightSpec("lipsync_expert", "lipsync_expert.pth", _SP + "lipsync%5Fexpert%2Epth", None, None, "wav2lip",
-               note=_UNPUBLISHED),
+               note=_UNPUBLISHED, loader="lsbench.models.wav2lip_net:load_expert", procedural="wav2lip_expert/expert"),
 ]
 
 BYTES_PER_ITEM = 8 << 20  # peak RSS growth measured on CPU: ~6 MB per item at batch 32 (float32)

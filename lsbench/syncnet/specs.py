@@ -10,5 +10,7 @@ SYNCNET = WeightSpec(
     size=None,
     group="syncnet",
     note="sha-256 not published by VGG; pinned in the lock file on first download",
+    loader="lsbench.syncnet.model:load_syncnet",
+    procedural="syncnet/syncnet_v2",
 )
 WEIGHTS = [SYNCNET]

@@ -1,5 +1,5 @@
-"""README tables made from the registry, so a metric's column or a protocol's length rule is
-written once (on its registry line or class) and the README can be checked against it."""
+"""Docs tables made from the registry, so a metric's column or a protocol's length rule is
+written once (on its registry line or class) and docs/evaluation.md can be checked against it."""
 
 from __future__ import annotations
 
