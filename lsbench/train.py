@@ -167,13 +167,90 @@ def _cat(batches, field: str):
     return torch.cat([getattr(b, field) for b in batches], dim=0)
 
 
+class _STFRun:
+    """SyncTalkFace's networks and optimisers, fresh or resumed from OUT's checkpoint."""
+
+    def __init__(self, opts: TrainOptions, cfg, echo: Callable[[str], None]):
+        import torch
+
+        from .models.synctalkface_net import (STFDecoder, STFDiscriminator, STFEncoder, load_stf_syncnet,
+                                              load_synctalkface)
+
+        self.cfg, self.ckpt, self.step = cfg, opts.out / "latest.ckpt", 0
+        self.enc, self.dec, self.disc = STFEncoder(cfg), STFDecoder(cfg), STFDiscriminator(cfg)
+        self._optimisers(opts)
+        if opts.resume and self.ckpt.exists():
+            self.enc, self.dec, self.disc = load_synctalkface(self.ckpt, cfg)
+            self._optimisers(opts)
+            state = torch.load(str(self.ckpt), map_location="cpu", weights_only=True)
+            self.opt.load_state_dict(state["optimizer"])
+            self.disc_opt.load_state_dict(state["disc_optimizer"])
+            self.step = int(state["lsbench"]["step"])
+            echo(f"resuming from {self.ckpt} at step {self.step}")
+        self.expert = load_stf_syncnet(opts.expert, cfg, opts.device).eval() if opts.expert else None
+        if self.expert is None:
+            echo("no --expert: the audio-visual sync loss is off (train the expert first: lsbench train --model syncnet)")
+        for m in (self.enc, self.dec, self.disc):
+            m.to(opts.device).train()
+
+    def _optimisers(self, opts: TrainOptions) -> None:
+        import torch
+
+        self.opt = torch.optim.Adam(list(self.enc.parameters()) + list(self.dec.parameters()), lr=opts.lr)
+        self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=opts.disc_lr)
+
+    def save(self, opts: TrainOptions) -> None:
+        from .models.synctalkface_net import save_synctalkface
+
+        save_synctalkface(self.ckpt, self.enc, self.dec, self.disc, optimizer=self.opt.state_dict(),
+                          disc_optimizer=self.disc_opt.state_dict(),
+                          lsbench={"step": self.step, "config": asdict(self.cfg), "data": str(opts.data)})
+
+    def train_step(self, batches: list, device: str) -> dict:
+        """One generator step and one discriminator step, with the authors' losses and weights."""
+        import torch
+        from torch.nn import functional as F
+
+        cfg, enc, dec, disc = self.cfg, self.enc, self.dec, self.disc
+        x, mels, mel, gt, lips = (_cat(batches, f).to(device) for f in ("x", "indiv_mels", "mel", "gt", "lips"))
+        te, tr, feats, mem_recon, add_loss, _, _, lip_emb = enc(mels, x, lips, inference=False)
+        g_te, g_tr = dec(te, feats), dec(tr, feats)
+        critic = copy.deepcopy(enc.lip_encoder)  # the authors' lip_check: a frozen copy judges the output
+        lip_te, lip_tr = g_te.unsqueeze(1).clone(), g_tr.unsqueeze(1).clone()
+        lip_te[..., : cfg.img_size // 2, :] = 0.0
+        lip_tr[..., : cfg.img_size // 2, :] = 0.0
+        lip_loss = F.l1_loss(critic(lip_te.flatten(0, 1)), lip_emb) + F.l1_loss(critic(lip_tr.flatten(0, 1)), lip_emb)
+        sync_loss = torch.zeros(())
+        if self.expert is not None:
+            for g in (g_te, g_tr):
+                a, v = self.expert(mel, self.expert.sync_inputs((g + 1) / 2))
+                cos = F.cosine_similarity(a, v).clamp(1e-7, 1 - 1e-7)
+                sync_loss = sync_loss + F.binary_cross_entropy(cos, torch.ones_like(cos))
+        perceptual = sum(F.binary_cross_entropy(p, torch.ones_like(p)) for p in (disc(g_te), disc(g_tr)))
+        l1 = F.l1_loss((g_te + 1) / 2, (gt + 1) / 2) + F.l1_loss((g_tr + 1) / 2, (gt + 1) / 2)
+        mem = add_loss.mean() + mem_recon.mean()
+        loss = (WEIGHTS["l1"] * l1 + WEIGHTS["sync"] * sync_loss + WEIGHTS["lip"] * lip_loss
+                + WEIGHTS["disc"] * perceptual + WEIGHTS["mem"] * mem)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        self.disc_opt.zero_grad()
+        real = disc(gt)
+        d_loss = F.binary_cross_entropy(real, torch.ones_like(real)) + sum(
+            F.binary_cross_entropy(p, torch.zeros_like(p)) for p in (disc(g.detach()) for g in (g_te, g_tr)))
+        d_loss.backward()
+        self.disc_opt.step()
+        self.step += 1
+        rec = {k: float(v.detach()) for k, v in (("loss", loss), ("l1", l1), ("sync", sync_loss), ("lip", lip_loss),
+                                                  ("perceptual", perceptual), ("disc", d_loss), ("mem", mem))}
+        return {**rec, "step": self.step}
+
+
 def train_synctalkface(opts: TrainOptions, echo: Callable[[str], None] = print, progress: bool = True) -> Path:
     import torch
-    from torch.nn import functional as F
     from tqdm import tqdm
 
-    from .models.synctalkface_net import (STFConfig, STFDecoder, STFDiscriminator, STFEncoder, load_stf_syncnet,
-                                          load_synctalkface, save_synctalkface)
+    from .models.synctalkface_net import STFConfig
 
     if opts.batch_size < 2:
         raise LsbenchError("--batch-size must be at least 2 for synctalkface: its lip critic runs BatchNorm in "
@@ -185,77 +262,23 @@ def train_synctalkface(opts: TrainOptions, echo: Callable[[str], None] = print, 
     bank = ClipBank(opts.data, opts.split, 12)
     clear_out(opts)
     opts.out.mkdir(parents=True, exist_ok=True)
-    ckpt_path = opts.out / "latest.ckpt"
-    enc, dec, disc = STFEncoder(cfg), STFDecoder(cfg), STFDiscriminator(cfg)
-    step = 0
-    opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=opts.lr)
-    disc_opt = torch.optim.Adam(disc.parameters(), lr=opts.disc_lr)
-    if opts.resume and ckpt_path.exists():
-        enc, dec, disc = load_synctalkface(ckpt_path, cfg)
-        opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=opts.lr)
-        disc_opt = torch.optim.Adam(disc.parameters(), lr=opts.disc_lr)
-        state = torch.load(str(ckpt_path), map_location="cpu", weights_only=True)
-        opt.load_state_dict(state["optimizer"])
-        disc_opt.load_state_dict(state["disc_optimizer"])
-        step = int(state["lsbench"]["step"])
-        echo(f"resuming from {ckpt_path} at step {step}")
-    expert = load_stf_syncnet(opts.expert, cfg, opts.device).eval() if opts.expert else None
-    if expert is None:
-        echo("no --expert: the audio-visual sync loss is off (train the expert first: lsbench train --model syncnet)")
-    for m in (enc, dec, disc):
-        m.to(opts.device).train()
-    log_path = trim_log(opts.out, step)
+    run = _STFRun(opts, cfg, echo)
     rec: Optional[dict] = None
-    bar = tqdm(total=opts.steps, initial=step, desc="train synctalkface", unit="step", disable=not progress)
-    with open(log_path, "a") as log:
-        while step < opts.steps:
-            batches = [stf_sample(bank, rng, cfg.img_size) for _ in range(opts.batch_size)]
-            x, mels, mel, gt, lips = (_cat(batches, f).to(opts.device) for f in ("x", "indiv_mels", "mel", "gt", "lips"))
-            te, tr, feats, mem_recon, add_loss, _, _, lip_emb = enc(mels, x, lips, inference=False)
-            g_te, g_tr = dec(te, feats), dec(tr, feats)
-            critic = copy.deepcopy(enc.lip_encoder)  # the authors' lip_check: a frozen copy judges the output
-            lip_te, lip_tr = g_te.unsqueeze(1).clone(), g_tr.unsqueeze(1).clone()
-            lip_te[..., : cfg.img_size // 2, :] = 0.0
-            lip_tr[..., : cfg.img_size // 2, :] = 0.0
-            lip_loss = F.l1_loss(critic(lip_te.flatten(0, 1)), lip_emb) + F.l1_loss(critic(lip_tr.flatten(0, 1)), lip_emb)
-            sync_loss = torch.zeros(())
-            if expert is not None:
-                for g in (g_te, g_tr):
-                    a, v = expert(mel, expert.sync_inputs((g + 1) / 2))
-                    cos = F.cosine_similarity(a, v).clamp(1e-7, 1 - 1e-7)
-                    sync_loss = sync_loss + F.binary_cross_entropy(cos, torch.ones_like(cos))
-            perceptual = sum(F.binary_cross_entropy(p, torch.ones_like(p)) for p in (disc(g_te), disc(g_tr)))
-            l1 = F.l1_loss((g_te + 1) / 2, (gt + 1) / 2) + F.l1_loss((g_tr + 1) / 2, (gt + 1) / 2)
-            loss = (WEIGHTS["l1"] * l1 + WEIGHTS["sync"] * sync_loss + WEIGHTS["lip"] * lip_loss
-                    + WEIGHTS["disc"] * perceptual + WEIGHTS["mem"] * (add_loss.mean() + mem_recon.mean()))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            disc_opt.zero_grad()
-            real = disc(gt)
-            fake = [disc(g.detach()) for g in (g_te, g_tr)]
-            d_loss = F.binary_cross_entropy(real, torch.ones_like(real)) + sum(
-                F.binary_cross_entropy(p, torch.zeros_like(p)) for p in fake)
-            d_loss.backward()
-            disc_opt.step()
-            step += 1
-            rec = {k: float(v.detach()) for k, v in (("loss", loss), ("l1", l1), ("sync", sync_loss), ("lip", lip_loss),
-                                                      ("perceptual", perceptual), ("disc", d_loss),
-                                                      ("mem", add_loss.mean() + mem_recon.mean()))}
-            rec["step"] = step
+    bar = tqdm(total=opts.steps, initial=run.step, desc="train synctalkface", unit="step", disable=not progress)
+    with open(trim_log(opts.out, run.step), "a") as log:
+        while run.step < opts.steps:
+            rec = run.train_step([stf_sample(bank, rng, cfg.img_size) for _ in range(opts.batch_size)], opts.device)
             log.write(json.dumps(rec) + "\n")
             log.flush()
             bar.update(1)
             bar.set_postfix(loss=f"{rec['loss']:.3f}", l1=f"{rec['l1']:.3f}")
-            if step % opts.checkpoint_every == 0 or step == opts.steps:
-                save_synctalkface(ckpt_path, enc, dec, disc, optimizer=opt.state_dict(),
-                                  disc_optimizer=disc_opt.state_dict(),
-                                  lsbench={"step": step, "config": asdict(cfg), "data": str(opts.data)})
+            if run.step % opts.checkpoint_every == 0 or run.step == opts.steps:
+                run.save(opts)
     bar.close()
     _save_json(opts.out / "train_config.json", {k: str(v) for k, v in asdict(opts).items()})
-    echo(f"synctalkface: {step} steps" + (f", last loss {rec['loss']:.4f}" if rec else " (already reached)")
-         + f" -> {ckpt_path}")
-    return ckpt_path
+    echo(f"synctalkface: {run.step} steps" + (f", last loss {rec['loss']:.4f}" if rec else " (already reached)")
+         + f" -> {run.ckpt}")
+    return run.ckpt
 
 
 # ---------------------------------------------------------------------------- the 96x96 expert

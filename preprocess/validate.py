@@ -90,7 +90,19 @@ def validate_shards(folder: "str | Path") -> ShardReport:
     report.config = read_build(root)
     if report.config is None:
         report.problems.append(f"no {BUILD_FILE}: the configuration the rows were built with is unknown")
+    rows = _read_shards(shards, report)
+    error_ids = _read_errors(errors, report)
+    report.counts = {"shard_files": len(shards), "error_files": len(errors), "rows": len(rows),
+                     "error_rows": len(error_ids), "by_split": dict(Counter(r.get("split") for r in rows)),
+                     "frames": int(sum(r.get("n_frames") or 0 for r in rows))}
+    _check_rows(rows, error_ids, report)
+    _check_card(root, shards, rows, error_ids, report)
+    return report
 
+
+def _read_shards(shards: List[Path], report: ShardReport) -> List[dict]:
+    """The small columns of every shard file; unreadable footers, other schemas and other
+    pipeline versions are the report's problems."""
     columns = columns_for("validate")
     tables, versions = [], Counter()
     for f in shards:
@@ -113,6 +125,10 @@ def validate_shards(folder: "str | Path") -> ShardReport:
     if set(versions) - {PIPELINE_VERSION}:
         report.problems.append(f"shards of pipeline version {', '.join(sorted(set(versions) - {PIPELINE_VERSION}))}: "
                                f"this lsbench reads version {PIPELINE_VERSION} only; rebuild them")
+    return pa.concat_tables(tables, promote_options="permissive").to_pylist() if tables else []
+
+
+def _read_errors(errors: List[Path], report: ShardReport) -> List[str]:
     error_ids: List[str] = []
     for f in errors:
         try:
@@ -123,16 +139,15 @@ def validate_shards(folder: "str | Path") -> ShardReport:
             error_ids += pq.read_table(f, columns=["clip_id"]).column("clip_id").to_pylist()
         except Exception as exc:
             report.problems.append(f"{f.name}: not a readable errors file ({type(exc).__name__}: {exc})")
+    return error_ids
 
-    rows = pa.concat_tables(tables, promote_options="permissive").to_pylist() if tables else []
-    report.counts = {"shard_files": len(shards), "error_files": len(errors), "rows": len(rows),
-                     "error_rows": len(error_ids), "by_split": dict(Counter(r.get("split") for r in rows)),
-                     "frames": int(sum(r.get("n_frames") or 0 for r in rows))}
+
+def _check_rows(rows: List[dict], error_ids: List[str], report: ShardReport) -> None:
+    """Rows that disagree with each other or with the build record; clips listed twice."""
     _spread(report.problems, "crop_size", Counter(r.get("crop_size") for r in rows), "crop sizes")
     _spread(report.problems, "detector", Counter(r.get("detector") for r in rows), "detectors")
     _spread(report.problems, "sync_method", Counter(r.get("sync_method") for r in rows), "sync methods")
-    row_versions = Counter(r.get("pipeline_version") for r in rows)
-    _spread(report.problems, "pipeline_version", row_versions, "row versions")
+    _spread(report.problems, "pipeline_version", Counter(r.get("pipeline_version") for r in rows), "row versions")
     if report.config:
         cfg = report.config.get("config", {})
         for column, expected in (("crop_size", cfg.get("crop_size")), ("detector", report.config.get("detector")),
@@ -152,17 +167,18 @@ def validate_shards(folder: "str | Path") -> ShardReport:
     if etwice:
         report.problems.append(f"{len(etwice)} clip(s) in errors more than once, e.g. {etwice[0]}")
 
+
+def _check_card(root: Path, shards: List[Path], rows: List[dict], error_ids: List[str], report: ShardReport) -> None:
     card = read_card(root)
     if card is None:
         report.problems.append(f"no readable {CARD_FILE}")
-    else:
-        cc = card.get("counts", {})
-        if cc.get("ok") != len(rows) or cc.get("failed") != len(error_ids):
-            report.problems.append(f"{CARD_FILE} counts {cc.get('ok')} rows and {cc.get('failed')} errors, the folder "
-                                   f"holds {len(rows)} and {len(error_ids)}")
-        if sorted(card.get("shard_files", [])) != [f.name for f in shards]:
-            report.problems.append(f"{CARD_FILE} lists other shard files than the folder holds")
-        if report.config and (card.get("config", {}).get("crop_size") != report.config.get("config", {}).get("crop_size")
-                              or card.get("detector") != report.config.get("detector")):
-            report.problems.append(f"{CARD_FILE} describes another configuration than {BUILD_FILE}")
-    return report
+        return
+    cc = card.get("counts", {})
+    if cc.get("ok") != len(rows) or cc.get("failed") != len(error_ids):
+        report.problems.append(f"{CARD_FILE} counts {cc.get('ok')} rows and {cc.get('failed')} errors, the folder "
+                               f"holds {len(rows)} and {len(error_ids)}")
+    if sorted(card.get("shard_files", [])) != [f.name for f in shards]:
+        report.problems.append(f"{CARD_FILE} lists other shard files than the folder holds")
+    if report.config and (card.get("config", {}).get("crop_size") != report.config.get("config", {}).get("crop_size")
+                          or card.get("detector") != report.config.get("detector")):
+        report.problems.append(f"{CARD_FILE} describes another configuration than {BUILD_FILE}")
