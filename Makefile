@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser demo test conformance bench
+.PHONY: setup browser demo check test conformance bench
 
 setup: $(VENV)/.installed
 
@@ -31,8 +31,13 @@ browser:
 demo: setup
 	$(BIN)/lsbench demo
 
+# the fast tier, before every commit: unit tests, the conformance packs, the CLI contract (no Ray, no Chromium)
+check: setup
+	LSBENCH_TEST_TIER=check $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow"
+
+# the whole suite on two workers; the tests that start Ray share one of them (xdist_group "ray")
 test: setup browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=20
 
 conformance: setup
 	$(BIN)/lsbench conformance $(SHARED)/conformance  # every pack a registration names (lsbench/registry.py)

@@ -26,6 +26,76 @@ def media_audio_files():
     return sorted(p for p in MEDIA.rglob("*.wav"))
 
 
+# Tests that start Ray (in this process or in a CLI subprocess) share one xdist worker, so that one
+# Ray runs at a time on the machine: `make test` runs the suite on two workers (pytest-xdist,
+# --dist loadgroup); the other worker takes the tests that need no Ray.
+RAY_GROUP = pytest.mark.xdist_group("ray")
+TIER = os.environ.get("LSBENCH_TEST_TIER", "full")  # `make check` sets "check" and runs -m "not slow"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, each module's tests stay on one worker (unless they are in the Ray group), so a
+    module-scoped fixture (the leaderboard's results, a module's shards) is built once per run."""
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder built once per test run, shared by the xdist workers: the first builds it (build(folder))
+    under a lock, the others wait and reuse it."""
+    import shutil
+
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / f"shared-{name}"
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / ".built").is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def check_tier_starts_no_ray(monkeypatch):
+    """In the check tier a test that starts Ray fails with one line: it belongs in the slow tier."""
+    if TIER == "check":
+        import ray
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("this test starts Ray: mark it slow (the check tier runs no Ray cluster)")
+
+        monkeypatch.setattr(ray, "init", refuse)
+
+
+@pytest.fixture(scope="session")
+def _ray_started():
+    return []
+
+
+@pytest.fixture
+def ray_local(_ray_started):
+    """The one in-process Ray instance of the test run (2 CPUs, no dashboard), started on first use
+    without LSBENCH_WEIGHTS_DIR in its environment (actors must get the driver's weight locations
+    from their runtime_env); tests do not shut it down."""
+    import ray
+
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        saved = os.environ.pop("LSBENCH_WEIGHTS_DIR", None)
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        finally:
+            if saved is not None:
+                os.environ["LSBENCH_WEIGHTS_DIR"] = saved
+        _ray_started.append(1)
+    return ray
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch):
     """Every test gets an empty weights cache and no user weights folder or mirror."""
@@ -59,11 +129,12 @@ def procedural_weights(tmp_path_factory, shared) -> Path:
     from lsbench import weights as W
     from lsbench.conformance.procedural import write_stand_in
 
-    out = tmp_path_factory.mktemp("procedural_weights")
-    for s in W.all_specs():
-        if s.procedural and s not in _fid_specs():
-            write_stand_in(s, PACKS, out)
-    return out
+    def build(out: Path) -> None:
+        for s in W.all_specs():
+            if s.procedural and s not in _fid_specs():
+                write_stand_in(s, PACKS, out)
+
+    return built_once(tmp_path_factory, "procedural_weights", build)
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +144,14 @@ def procedural_weights_with_fid(tmp_path_factory, procedural_weights) -> Path:
 
     from lsbench.conformance.procedural import write_stand_in
 
-    out = tmp_path_factory.mktemp("procedural_weights_fid")
-    for f in procedural_weights.iterdir():
-        shutil.copy(f, out / f.name)
-    for s in _fid_specs():
-        write_stand_in(s, PACKS, out)
-    return out
+    def build(out: Path) -> None:
+        for f in procedural_weights.iterdir():
+            if not f.name.startswith("."):
+                shutil.copy(f, out / f.name)
+        for s in _fid_specs():
+            write_stand_in(s, PACKS, out)
+
+    return built_once(tmp_path_factory, "procedural_weights_fid", build)
 
 
 @pytest.fixture
@@ -131,20 +204,26 @@ def real_shards(tmp_path_factory, shared):
     from preprocess.schema import SHARD_SCHEMA
     from preprocess.stages import Config, process_batch
 
-    root = tmp_path_factory.mktemp("real_shards")
-    build_lrs2(MEDIA, root, [SOURCES[1], SOURCES[4], SOURCES[0], SOURCES[4], SOURCES[3]])  # test: face_2, hdtf
-    refs = [r.to_dict() for r in LRS2(root / "mvlrs_v1").find_clips("test")]
-    table = process_batch({k: [r[k] for r in refs] for k in refs[0]}, DlibCascadeDetector(), None, Config(sync="none"))
-    assert table.column("ok").to_pylist() == [True, True], table.column("error_message").to_pylist()
-    (root / "shards").mkdir()
-    pq.write_table(table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA), root / "shards" / "part-0.parquet")
-    return root
+    def build(root: Path) -> None:
+        build_lrs2(MEDIA, root, [SOURCES[1], SOURCES[4], SOURCES[0], SOURCES[4], SOURCES[3]])  # test: face_2, hdtf
+        refs = [r.to_dict() for r in LRS2(root / "mvlrs_v1").find_clips("test")]
+        table = process_batch({k: [r[k] for r in refs] for k in refs[0]}, DlibCascadeDetector(), None,
+                              Config(sync="none"))
+        assert table.column("ok").to_pylist() == [True, True], table.column("error_message").to_pylist()
+        (root / "shards").mkdir()
+        pq.write_table(table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA), root / "shards" / "part-0.parquet")
+
+    return built_once(tmp_path_factory, "real_shards", build)
 
 
 @pytest.fixture(scope="session")
 def portrait_shards(tmp_path_factory, shared):
     """MakeItTalk's portrait (makeittalk/obama.jpg) held still for 1.2 s over MakeItTalk's own
     example speech, as an LRS2-layout test clip, through the real preprocessing stages."""
+    return built_once(tmp_path_factory, "portrait_shards", _build_portrait_shards)
+
+
+def _build_portrait_shards(root: Path) -> None:
     import pyarrow.parquet as pq
 
     from lsbench.detectors.dlib_cascade import DlibCascadeDetector
@@ -153,7 +232,6 @@ def portrait_shards(tmp_path_factory, shared):
     from preprocess.schema import SHARD_SCHEMA
     from preprocess.stages import Config, process_batch
 
-    root = tmp_path_factory.mktemp("portrait")
     clip = root / "portrait.mp4"
     ffmpeg("-loop", "1", "-i", str(MEDIA / "makeittalk/obama.jpg"), "-i", str(MEDIA / "makeittalk/M6_04_16k.wav"),
            "-t", "1.2", "-vf", "scale=256:-2,fps=25", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
@@ -165,7 +243,6 @@ def portrait_shards(tmp_path_factory, shared):
     assert table.column("ok").to_pylist() == [True, True], table.column("error_message").to_pylist()
     (root / "shards").mkdir()
     pq.write_table(table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA), root / "shards" / "part-0.parquet")
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import ast
 from pathlib import Path
 from typing import Dict, List, Set
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("lsbench", "preprocess", "leaderboard")

@@ -42,6 +42,7 @@ def test_typo_gets_a_suggestion():
     assert r.exit_code == 2 and "did you mean 'wav2lip'" in r.output
 
 
+@pytest.mark.slow
 def test_score_json_and_table(synthetic_clips, weights_dir):
     path, clip = synthetic_clips[4]
     r = CliRunner().invoke(cli, ["score", str(path), "--json"])
@@ -61,6 +62,7 @@ def test_score_without_weights_names_the_fix(synthetic_clips):
     assert "lsbench weights fetch syncnet" in r.output and "LSBENCH_WEIGHTS_DIR" in r.output
 
 
+@pytest.mark.slow
 def test_score_video_without_audio(tmp_path, synthetic_clips, weights_dir):
     from lsbench import media
 
@@ -98,6 +100,7 @@ def _cut(src, dest, seconds, vf):
     return dest
 
 
+@pytest.mark.slow
 def test_score_track_on_a_3s_clip_is_too_short_with_the_numbers(shared, tmp_path, weights_dir):
     """issue 20: a face in all 75 frames of a 3 s clip is a track too short for --min-track 100,
     not `no_face`, and nothing scored exits non-zero."""
@@ -114,6 +117,7 @@ def test_score_track_on_a_3s_clip_is_too_short_with_the_numbers(shared, tmp_path
     assert r.exit_code == 0 and "  ok  " in r.stdout  # the same clip scores once the threshold allows it
 
 
+@pytest.mark.slow
 def test_score_crop_mode_warns_once_on_a_full_frame_video(shared, tmp_path, weights_dir):
     src = shared / "media" / "videoretalking" / "face_1.mp4"
     wide = _cut(src, tmp_path / "wide.mp4", 2, "pad=iw*2:ih*2:iw/2:ih/2,scale=480:480")  # small face, big frame

@@ -33,6 +33,7 @@ def test_pack_passes_through_the_cli(pack, tmp_path):
             assert all(o["pass"] and o["err_over_tol"] <= 1 for o in case["outputs"].values())
 
 
+@pytest.mark.slow
 def test_syncnet_lse_values(tmp_path):
     """The LSE case's scalars themselves, read back from the candidate files."""
     CliRunner().invoke(cli, ["conformance", str(PACKS / "syncnet"), "--case", "lse", "--out", str(tmp_path)])

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 
 from lsbench.demo import run_demo
+import pytest
+from conftest import RAY_GROUP
+
+pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI subprocess): one worker runs them all
 
 
 def test_demo_runs_the_main_job_at_a_small_size(tmp_path):

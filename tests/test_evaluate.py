@@ -21,6 +21,7 @@ from lsbench.protocols.random_reference import RandomReference
 from preprocess.recipes.base import ClipRef
 from preprocess.schema import SHARD_SCHEMA
 from preprocess.stages import Config, process_batch
+from conftest import RAY_GROUP
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,7 @@ def run(model, shards, out, protocol="reconstruction", **kw):
     return results.load(evaluate(model, shards, protocol, "test", out=out, progress=False, echo=lambda s: None, **kw))
 
 
+@pytest.mark.slow
 def test_energy_ranks_ground_truth_over_shifted_over_static(synthetic_shards, tmp_path):
     agg = {m: run(m, synthetic_shards, tmp_path)["aggregates"] for m in ("ground-truth", "shifted-audio", "static-frame")}
     gt, sh, st = (agg[m]["energy_sync"]["mean"] for m in ("ground-truth", "shifted-audio", "static-frame"))
@@ -52,6 +54,7 @@ def test_energy_ranks_ground_truth_over_shifted_over_static(synthetic_shards, tm
     assert all(abs(r["metrics"]["energy_offset"]) <= 1 for r in run("ground-truth", synthetic_shards, tmp_path)["rows"])
 
 
+@pytest.mark.slow
 def test_reconstruction_image_metrics(synthetic_shards, tmp_path):
     doc = run("ground-truth", synthetic_shards, tmp_path)
     for r in doc["rows"]:
@@ -87,6 +90,7 @@ def test_pairing_is_seeded_never_self_and_counted():
     assert lonely.pairs == [] and lonely.skip_counts() == {"no_other_clip": 1}
 
 
+@pytest.mark.slow
 def test_random_reference_results_and_lse_flagged_non_official(synthetic_shards, tmp_path, weights_dir):
     doc = run("static-frame", synthetic_shards, tmp_path, protocol="random-reference", seed=7, save_videos=1,
               lse_route="whole-frame")  # face-centred synthetic clips
@@ -185,6 +189,7 @@ def test_resume_keeps_scored_clips(synthetic_shards, tmp_path):
     assert not partial.exists()
 
 
+@pytest.mark.slow
 def test_cli_evaluate_all_reference_rows(synthetic_shards, tmp_path):
     r = CliRunner().invoke(cli, ["evaluate", "--model", "all", "--data", str(synthetic_shards), "--out", str(tmp_path),
                                  "--protocol", "reconstruction", "--no-progress"])
@@ -194,6 +199,7 @@ def test_cli_evaluate_all_reference_rows(synthetic_shards, tmp_path):
     assert r.exit_code == 1 and "no shard files" in r.output
 
 
+@pytest.mark.slow
 def test_sigkilled_evaluate_resumes_without_rescoring(real_shards, tmp_path, weights_dir):
     """SIGKILL `lsbench evaluate` once the first clip is logged, then --resume: the logged
     clip is kept as it was (a marker planted in its line survives), the other is scored,
@@ -231,6 +237,7 @@ def test_sigkilled_evaluate_resumes_without_rescoring(real_shards, tmp_path, wei
     assert all(r["status"] == "ok" for r in doc["rows"]) and not partial.exists()
 
 
+@pytest.mark.slow
 def test_wav2lip_filelist_pairs_lengths_and_skip_reasons(real_shards, tmp_path, weights_dir):
     """Wav2Lip's `audio_src video` lines matched to shard clips by their trailing path; the output
     spans the speech's mel windows, a video shorter than its speech is skipped as the official
@@ -260,26 +267,24 @@ def test_wav2lip_filelist_pairs_lengths_and_skip_reasons(real_shards, tmp_path, 
     assert r.exit_code == 1 and "needs --filelist PATH" in r.output
 
 
-def test_ray_workers_score_exactly_like_one_process(real_shards, tmp_path, weights_dir):
+@pytest.mark.slow
+@RAY_GROUP
+def test_ray_workers_score_exactly_like_one_process(real_shards, tmp_path, weights_dir, ray_local):
     """--workers 2 runs the same PairScorer in two Ray actors: same rows, same metrics, saved
-    videos recorded relative to the results file."""
-    import ray
-
-    import os
-
+    videos recorded relative to the results file. The test run's Ray was started before the weights
+    were pointed at (as a notebook or an earlier command would): its workers get the driver's weight
+    locations all the same."""
     one = run("wav2lip", real_shards, tmp_path / "one", protocol="random-reference", workers=1, device="cpu",
               save_videos=1)
-    ray.shutdown()
-    saved = os.environ.pop("LSBENCH_WEIGHTS_DIR")  # a Ray started before the weights were pointed at (a
-    try:  # notebook, an earlier command): its workers get the driver's weight locations all the same
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    finally:
-        os.environ["LSBENCH_WEIGHTS_DIR"] = saved
-    try:
-        two = run("wav2lip", real_shards, tmp_path / "two", protocol="random-reference", workers=2, device="cpu",
-                  save_videos=1)
-    finally:
-        ray.shutdown()
+    import os
+
+    @ray_local.remote
+    def weights_dir_seen_by_a_worker():
+        return os.environ.get("LSBENCH_WEIGHTS_DIR")
+
+    assert ray_local.get(weights_dir_seen_by_a_worker.remote()) is None  # only evaluate's runtime_env brings it
+    two = run("wav2lip", real_shards, tmp_path / "two", protocol="random-reference", workers=2, device="cpu",
+              save_videos=1)
     key = lambda d: {r["clip_id"]: (r["audio_from"], r["n_frames"], r["metrics"]) for r in d["rows"]}  # noqa: E731
     assert key(one) == key(two)
     assert one["aggregates"] == two["aggregates"]
@@ -396,6 +401,7 @@ def test_resume_is_keyed_by_the_whole_configuration(real_shards, tmp_path, weigh
     assert r.exit_code == 0  # no partial run left: nothing to refuse
 
 
+@pytest.mark.slow
 def test_generated_full_frames_keep_the_source_size_and_paste_inside_the_boxes(real_shards, tmp_path, weights_dir):
     """An LRS2-layout clip evaluated with Wav2Lip: the mp4 has the source frame size and the
     protocol's frame count; outside the face boxes it is the source video, inside it is new."""
@@ -425,6 +431,7 @@ def test_generated_full_frames_keep_the_source_size_and_paste_inside_the_boxes(r
         assert diff[inside].mean() > 5 * diff[~inside].mean()  # procedural Wav2Lip's faces
 
 
+@pytest.mark.slow
 def test_fid_column_on_real_clips(real_shards, tmp_path, procedural_weights_with_fid, monkeypatch):
     """FID of the evaluation crops (issue 15): ground truth against its own real crops is the Frechet distance
     pytorch-fid gives for those activations (near 0, computed like any row), a frozen frame is farther."""

@@ -54,6 +54,7 @@ def _lines(task):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_task_holds_what_a_generator_needs_readable_with_ffmpeg_alone(task, seven_shards):
     spec = json.loads((task / "task.json").read_text())
     lines = _lines(task)
@@ -70,6 +71,7 @@ def test_task_holds_what_a_generator_needs_readable_with_ffmpeg_alone(task, seve
     assert "lossless" in spec["output"]["video_codec"] and spec["shards_digest"]
 
 
+@pytest.mark.slow
 def test_external_static_frame_equals_the_bundled_row(task, seven_shards, tmp_path, weights_dir):
     """bench/external_static_frame.sh (ffmpeg only) re-does the static-frame row outside lsbench; scored
     as a submission it gives the bundled row's numbers, metric by metric, on the same pairs."""
@@ -90,6 +92,7 @@ def test_external_static_frame_equals_the_bundled_row(task, seven_shards, tmp_pa
     assert {k: v["mean"] for k, v in ext["aggregates"].items()} == {k: v["mean"] for k, v in own["aggregates"].items()}
 
 
+@pytest.mark.slow
 def test_every_bad_submission_is_a_row_with_its_reason(task, seven_shards, tmp_path):
     """One missing, one wrong-fps, one silent, one truncated and one wrongly sized file: exactly
     those five error rows, the other pairs scored, coverage 2/7."""

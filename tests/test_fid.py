@@ -161,6 +161,7 @@ def _fid_value(output: str) -> float:
     return float(m.group(1))
 
 
+@pytest.mark.slow
 def test_cli_prints_the_pack_score_and_save_stats_round_trips(fid_weights, net, tmp_path):
     case = _case("score_folders")
     expected = float(json.loads((PACK / "expected.json").read_text())["score_folders"])
@@ -245,6 +246,7 @@ def test_mixed_sizes_equal_one_by_one_in_input_order(net, frames):
     assert np.abs(together[0] - together[2]).max() > 1e-3  # different images, different rows
 
 
+@pytest.mark.slow
 def test_png_folder_gives_the_array_features_and_order_does_not_matter(net, frames, tmp_path):
     images = [_crop(f, 128, 112) for f in frames["latentsync"]]
     names = [f"{i:03d}.png" for i in range(len(images))]

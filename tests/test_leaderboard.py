@@ -49,6 +49,8 @@ from lsbench.cli import cli
 from lsbench.evaluate import evaluate
 from lsbench.evaluate.task import export_task
 
+pytestmark = pytest.mark.slow  # the module's results come from evaluate runs; half of it drives Chromium
+
 ROOT = Path(__file__).resolve().parents[1]
 XSS = "<img src=x onerror=alert(1)>"
 URL = "https://example.org/models/static?v=1&x=<2>"

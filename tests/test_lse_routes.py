@@ -119,6 +119,7 @@ class Spy:
         return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,src,start,seconds,side", WHOLE_FRAME_CLIPS, ids=[c[0] for c in WHOLE_FRAME_CLIPS])
 def test_whole_frame_route_equals_wav2lips_evaluate(name, src, start, seconds, side, tmp_path, reference_net,
                                                     syncnet_scorer, monkeypatch):
@@ -154,6 +155,7 @@ def reference_pipeline(procedural_weights):
     return pipe, ReplayedDetections(pipe.s3fd, run_s3fd=False)  # its noise boxes would be thrown away
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,src,start,seconds", PIPELINE_CLIPS, ids=[c[0] for c in PIPELINE_CLIPS])
 def test_pipeline_route_equals_syncnet_pipeline(name, src, start, seconds, tmp_path, reference_pipeline,
                                                 syncnet_scorer, monkeypatch):
@@ -255,6 +257,7 @@ def test_a_missing_ffmpeg_stops_the_run(bad_inputs, syncnet_scorer, tmp_path, mo
             score_route(route, bad_inputs / "five_frames.mp4", syncnet_scorer, detector=DlibHOGDetector())
 
 
+@pytest.mark.slow
 def test_evaluate_scores_its_generated_mp4_by_the_official_whole_frame_route(real_shards, tmp_path, weights_dir,
                                                                               reference_net):
     """The mp4 `lsbench evaluate` writes for a model (Wav2Lip, procedural weights, LRS2 layout) scored by

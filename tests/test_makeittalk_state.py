@@ -63,6 +63,7 @@ def test_rapt_gives_the_fresh_process_value_whatever_ran_before(tmp_path):
     assert np.array_equal(rapt_log_f0(x), fresh)
 
 
+@pytest.mark.slow
 def test_pack_audio_to_landmarks_passes_after_autovc_features_on_two_other_wavs(tmp_path):
     """The issue's case: autovc_features on two different wavs (one of odd length), then the
     pack's cases in the same process. Without the reset the pack's F0 moves (its exact F0 bins

@@ -18,6 +18,7 @@ def _lag_seconds(delayed: np.ndarray, original: np.ndarray, sr: int = 16000, max
     return float(np.argmax(c)) / sr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", media_videos(), ids=lambda p: p.name)
 def test_video_round_trip(path, tmp_path):
     info = media.probe(path)
@@ -72,6 +73,7 @@ def test_hevc_portrait_is_downscaled_within_the_pixel_bound():
     assert first.shape[0] * first.shape[1] <= 640 * 640 and first.shape[0] > first.shape[1]
 
 
+@pytest.mark.slow
 def test_read_frames_equals_the_frame_stream_at_the_pixel_bound():
     """read_frames decodes straight into one preallocated (huge-page) array: same pixels as
     the frame-by-frame stream, the clip's own length, and max_frames honoured."""

@@ -48,6 +48,7 @@ def test_lipgan_graph_is_the_keras_graph(variant):
                 assert list(shapes[layer["name"]]) == layer["output_shape"][1:], layer["name"]
 
 
+@pytest.mark.slow
 def test_lipgan_reads_save_weights_layout_and_detects_variant(tmp_path):
     """Weights at the file root (Keras save_weights) load like Model.save files, to the same outputs."""
     a = _pack_checkpoint("lipgan", "pythonic_generator", tmp_path / "a")
@@ -62,6 +63,7 @@ def test_lipgan_reads_save_weights_layout_and_detects_variant(tmp_path):
         assert torch.equal(net_a(face, audio)[0], net_b(face, audio)[0])
 
 
+@pytest.mark.slow
 def test_lipgan_instance_norm_port_bug_fails_the_pack(monkeypatch):
     """Per-channel instance statistics (PyTorch's InstanceNorm2d) instead of keras_contrib's
     axis=None must fail the discriminator cases."""
@@ -80,6 +82,7 @@ def test_lipgan_instance_norm_port_bug_fails_the_pack(monkeypatch):
 # ------------------------------------------------------------------ clear errors for wrong files
 
 
+@pytest.mark.slow
 def test_wrong_or_truncated_checkpoints_name_file_and_format(tmp_path):
     w2l = _pack_checkpoint("wav2lip", "wav2lip", tmp_path / "w")
     cut = tmp_path / "cut.pth"
@@ -139,6 +142,7 @@ def _pair(real_shards, n=30):
     return Pair(crops, crops[n // 2], other, own, source=frames, ref_index=n // 2), own
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["wav2lip", "lipgan"])
 def test_generator_output_is_driven_by_the_audio(name, real_shards, weights_dir):
     from lsbench.registry import MODELS
@@ -155,6 +159,7 @@ def test_generator_output_is_driven_by_the_audio(name, real_shards, weights_dir)
     assert all(p["official"] is False for p in prov.values())
 
 
+@pytest.mark.slow
 def test_evaluate_wav2lip_on_real_clips_writes_playable_mp4(real_shards, tmp_path, weights_dir):
     doc = results.load(evaluate("wav2lip", real_shards, "random-reference", "test", out=tmp_path, seed=3,
                                 save_videos=2, progress=False, echo=lambda s: None, device="cpu"))
@@ -212,6 +217,7 @@ def test_box_smoothing_and_paste_back():
     assert out[0, :8].max() == 0 and out[0, 20:].max() == 0
 
 
+@pytest.mark.slow
 def test_generate_full_frames_pastes_faces_back_for_the_speech_length(tmp_path, weights_dir, shared):
     """`lsbench generate`: a 1 s video driven by 2 s of other speech is looped to 50 frames;
     only the padded face box changes, the rest of the frame stays the original."""

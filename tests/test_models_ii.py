@@ -16,6 +16,7 @@ from lsbench.evaluate import evaluate
 from lsbench.media import iter_frames, probe
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["makeittalk", "synctalkface"])
 def test_portrait_plus_speech_gives_a_playable_25fps_mp4(model, portrait_shards, tmp_path, weights_dir):
     doc = results.load(evaluate(model, portrait_shards, "random-reference", "test", out=tmp_path, save_videos=1,

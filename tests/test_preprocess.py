@@ -10,13 +10,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import MEDIA
+from conftest import RAY_GROUP, MEDIA
 
 from lsbench import media
 from lsbench.data import ShardDataset, decode_frames
@@ -26,6 +25,8 @@ from preprocess.recipes.lrs2 import LRS2
 from preprocess.recipes.lrw import LRW
 from preprocess.recipes.voxceleb2 import VoxCeleb2
 from preprocess.stages import Config, aligned_ranges, process_batch
+
+pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI subprocess): one worker runs them all
 
 
 def run_cli(*args, timeout=600, env=None):
@@ -195,14 +196,20 @@ def test_kill_and_restart_loses_and_duplicates_nothing(lrs2_corpus, lrs2_run, tm
             "--sync", "none", "--shard-rows", "1", "--workers", "1", "--no-progress"]
     kills = 0
     for _ in range(3):
+        before = _ray_processes()
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(rng.uniform(5, 10))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             kills += 1
         proc.wait()
-        # the killed driver's Ray daemons run in their own sessions: stop them too
-        subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"], capture_output=True)
+        # the killed driver's Ray daemons run in their own sessions: kill them too (only those: the
+        # test run's own Ray stays up)
+        for pid in _ray_processes() - before:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
     assert kills >= 1
     p = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
@@ -212,6 +219,12 @@ def test_kill_and_restart_loses_and_duplicates_nothing(lrs2_corpus, lrs2_run, tm
     ids = list(pd.read_parquet(out / "shards")["clip_id"])
     assert len(ids) == len(set(ids))
     assert sorted(ids) == clean
+
+
+def _ray_processes() -> set:
+    lines = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout.splitlines()[1:]
+    marks = ("raylet", "gcs_server", "ray::", "default_worker", "log_monitor", "dashboard", "runtime_env", "/ray/")
+    return {int(line.split()[0]) for line in lines if any(m in line for m in marks) and "ps -eo" not in line}
 
 
 def test_killing_a_ray_worker_mid_run_loses_nothing(lrs2_corpus, lrs2_run, tmp_path):

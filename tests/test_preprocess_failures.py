@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import MEDIA
+from conftest import RAY_GROUP, MEDIA
 
 from lsbench import media
 from lsbench.detectors.dlib_cascade import DlibCascadeDetector
 from lsbench.errors import EnvironmentFailure, MediaError, WeightsError, environment_failure
 from preprocess.recipes.base import ClipRef
 from preprocess.stages import Config, process_batch
+
+pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI subprocess): one worker runs them all
 
 GOOD = MEDIA / "videoretalking" / "face_3.mp4"
 

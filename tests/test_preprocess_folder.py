@@ -21,6 +21,9 @@ from preprocess import schema
 from preprocess.recipes.lrs2 import LRS2
 from preprocess.stages import Config, process_batch
 from preprocess.validate import validate_shards
+from conftest import RAY_GROUP
+
+pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI subprocess): one worker runs them all
 
 
 def run_cli(*args, cwd=None, timeout=900):

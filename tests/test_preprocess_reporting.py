@@ -21,6 +21,9 @@ from preprocess import schema
 from preprocess.build import weight_state
 from preprocess.recipes.lrs2 import LRS2
 from preprocess.stages import Config, clip_boxes, process_batch
+from conftest import RAY_GROUP
+
+pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI subprocess): one worker runs them all
 
 README = Path(__file__).resolve().parents[1] / "docs" / "shards.md"  # the shard-column table lives there
 

@@ -13,12 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MEDIA
+from conftest import RAY_GROUP, MEDIA
 
 from preprocess.recipes.base import LayoutError
 from preprocess.recipes.lrs2 import LRS2
 from preprocess.recipes.voxceleb2 import VoxCeleb2
 from preprocess.summary import summary_lines
+
+pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI subprocess): one worker runs them all
 
 # 3 s windows every 2.5 s of the six real talking-head clips in ../shared/media (published
 # demo videos, taken as in sync): 11 clips

@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
+import pytest
 import yaml
+from conftest import RAY_GROUP
+
+pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI subprocess): one worker runs them all
 
 
 def test_ray_cluster_yaml_validates():
@@ -15,14 +19,15 @@ def test_ray_cluster_yaml_validates():
     assert "torch==2.13.0" in " ".join(cfg["setup_commands"])
 
 
-def test_a_two_node_cluster_writes_the_single_node_shards(lrs2_corpus, tmp_path):
+@pytest.mark.slow
+@RAY_GROUP
+def test_a_two_node_cluster_writes_the_single_node_shards(lrs2_corpus, tmp_path, ray_local):
     """`preprocess --ray-address` against a real two-node Ray cluster (head + worker node, one
     CPU each, so the two actors run on different nodes): the same clip ids and identical rows
     as the single-node run (rows hold no timing fields). Then the per-node path check: a corpus
     root the nodes cannot see stops the run with one line naming the node and the path."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    import pytest
     import ray
     from ray.cluster_utils import Cluster
 
@@ -33,10 +38,9 @@ def test_a_two_node_cluster_writes_the_single_node_shards(lrs2_corpus, tmp_path)
 
     root, _ = lrs2_corpus
     single_out = tmp_path / "one_node"
-    ray.shutdown()
     run(RunOptions("lrs2", root, single_out, split="test", limit=4, num_workers=2, progress=False), Config(sync="none"),
         echo=lambda s: None)
-    ray.shutdown()
+    ray.shutdown()  # the test run's Ray gives way to the two-node cluster (this module runs last of the Ray tests)
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     try:
         cluster.add_node(num_cpus=1)

@@ -47,6 +47,7 @@ def _outside(code: str, tmp_path) -> dict:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_duckdb_reads_the_shards(shard_folder, tmp_path):
     out, expected = shard_folder
     got = _outside(f"""

@@ -45,6 +45,7 @@ def _reference_tmp_dir(video, tmp_path):
     return d
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("video", media_videos()[:3], ids=lambda p: p.name)
 def test_crop_mode_equals_syncnet_python(video, tmp_path, reference, syncnet_scorer, capsys):
     d = _reference_tmp_dir(video, tmp_path)
@@ -97,6 +98,7 @@ def test_track_crops_equal_syncnet_python_pixel_for_pixel(tmp_path, monkeypatch)
     assert all(np.array_equal(a, b) for a, b in zip(written, ours))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("video", media_videos(), ids=lambda p: p.name)
 def test_track_mode_finds_the_speaking_face(video, syncnet_scorer):
     rows = score_video(video, syncnet_scorer, mode="track", detector=DlibCascadeDetector(), min_track=50, detect_every=5)
@@ -129,6 +131,7 @@ def test_tracking_takes_one_box_per_frame_and_keeps_two_faces_apart():
     assert all(len(t) == 60 and np.array_equal(t.frames, np.arange(60)) for t in tracks)
 
 
+@pytest.mark.slow
 def test_guided_detection_keeps_the_face_where_hog_gives_false_alarms():
     """syncnet_python's example clip: HOG misses the face on most frames and fires on the
     background on some. Looking at each frame alone, those false alarms hide the face and its
@@ -190,6 +193,7 @@ def test_batched_shift_distances_equal_the_loop():
     assert torch.allclose(fast, loop, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_score_many_batches_across_clips_with_the_same_numbers(syncnet_scorer):
     clips = []
     for name, n in (("face_2.mp4", 30), ("face_3.mp4", 41)):
@@ -204,6 +208,7 @@ def test_score_many_batches_across_clips_with_the_same_numbers(syncnet_scorer):
         np.testing.assert_allclose(got.mdist, one.mdist, atol=1e-2)
 
 
+@pytest.mark.slow
 def test_s3fd_batched_detection_gives_syncnet_pythons_boxes(procedural_weights, tmp_path):
     """detect() runs the network on batches of same-sized frames; each frame's boxes must still be what
     syncnet_python's detect_faces finds on it alone. The procedural heads saturate every score at 1.0 and

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from lsbench.evaluate import document as results
@@ -20,6 +21,7 @@ def _mean(xs):
     return float(np.mean(xs))
 
 
+@pytest.mark.slow
 def test_synctalkface_trains_resumes_and_generates(real_shards, tmp_path, weights_dir):
     out = tmp_path / "stf"
     base = ["train", "--model", "synctalkface", "--data", str(real_shards), "--split", "test", "--out", str(out),
@@ -54,6 +56,7 @@ def test_synctalkface_trains_resumes_and_generates(real_shards, tmp_path, weight
     assert info.fps == 25 and info.has_audio and sum(1 for _ in iter_frames(video)) == row["n_frames"]
 
 
+@pytest.mark.slow
 def test_syncnet_expert_trains_and_loads_as_an_official_file(real_shards, tmp_path):
     out = tmp_path / "expert"
     r = CliRunner().invoke(cli, ["train", "--model", "syncnet", "--data", str(real_shards), "--split", "test",

@@ -382,6 +382,7 @@ def test_verify_loads_files_no_hash_vouches_for(procedural_weights, tmp_path, mo
     assert r.exit_code == 1
 
 
+@pytest.mark.slow
 def test_verify_checks_each_loader_against_its_own_file(procedural_weights_with_fid):
     """Every weight spec that names a loader loads its procedural file through it and refuses a file
     of another model; a spec that names none is said to have none (None), never guessed."""
