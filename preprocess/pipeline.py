@@ -262,7 +262,9 @@ def _process(opts: RunOptions, cfg: Config, todo: List[dict]) -> "tuple[int, int
 
     if not ray.is_initialized():
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        kwargs = dict(address=opts.ray_address, ignore_reinit_error=True, include_dashboard=False,
+        # no --ray-address: a Ray of our own ("local"), never the latest cluster started on this machine (a
+        # notebook's), which would refuse our num_cpus and run the job on somebody else's resources
+        kwargs = dict(address=opts.ray_address or "local", ignore_reinit_error=True, include_dashboard=False,
                       log_to_driver=False, configure_logging=False)
         if opts.ray_address is None:
             kwargs["num_cpus"] = opts.num_workers or os.cpu_count() or 2

@@ -88,7 +88,8 @@ def ray_local(_ray_started):
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         saved = os.environ.pop("LSBENCH_WEIGHTS_DIR", None)
         try:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
         finally:
             if saved is not None:
                 os.environ["LSBENCH_WEIGHTS_DIR"] = saved

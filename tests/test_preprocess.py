@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -71,6 +72,35 @@ def test_lrs2_end_to_end(lrs2_run):
     assert card["counts"] == {"listed": 5, "ok": 5, "failed": 0} and card["hours"] > 0
     assert set(card["by_split"]) == {"train", "val", "test", "pretrain"}
     assert shards.set_index("clip_id").loc[f"lrs2/test/{splits['test'][0]}", "transcript"].startswith("HELLO WORLD")
+
+
+def test_a_ray_already_running_on_the_machine_does_not_capture_preprocess(lrs2_corpus, tmp_path):
+    """Without --ray-address, preprocess starts a Ray of its own even while another one runs on the
+    machine, started by `ray start` (whose address Ray offers every later `ray.init()`), instead of
+    joining it with its own CPU count (Ray refuses that: the run would stop)."""
+    root, _ = lrs2_corpus
+    latest = Path("/tmp/ray/ray_current_cluster")
+    saved = latest.read_bytes() if latest.is_file() else None
+    before = _ray_processes()
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    up = subprocess.run([ray_cli, "start", "--head", "--num-cpus", "1", "--include-dashboard", "false"],
+                        capture_output=True, text=True, timeout=120)
+    try:
+        assert up.returncode == 0, up.stderr[-2000:]
+        p = run_cli("--dataset", "lrs2", "--root", str(root), "--out", str(tmp_path / "out"), "--sync", "none",
+                    "--limit", "2", "--workers", "1")
+    finally:
+        for pid in _ray_processes() - before:  # that Ray only: the test run's own stays up
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if saved is None:
+            latest.unlink(missing_ok=True)
+        else:
+            latest.write_bytes(saved)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "Connecting to" not in p.stderr and len(pd.read_parquet(tmp_path / "out" / "shards")) == 2
 
 
 def test_crops_contain_the_face(lrs2_run):

@@ -46,9 +46,9 @@ def score_with_ray(jobs: list, n_workers: int, model_name: str, device: str, wei
 
     from ..weights import worker_runtime_env
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=n_workers, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
-                 configure_logging=False)
+    if not ray.is_initialized():  # a Ray of our own, never another job's cluster on this machine
+        ray.init(address="local", num_cpus=n_workers, include_dashboard=False, log_to_driver=False,
+                 ignore_reinit_error=True, configure_logging=False)
     echo(f"scoring {len(jobs)} pairs in {n_workers} Ray workers")
     actor = ray.remote(num_cpus=1, runtime_env=worker_runtime_env())(_RayScorer)
     pool = ActorPool([actor.remote(model_name, device, str(weights_path) if weights_path else None, metric_names,
