@@ -5,13 +5,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser demo check test conformance bench
+.PHONY: setup browser shared demo check test conformance bench
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml Makefile
-	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || \
-	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ffmpeg)
+	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || { command -v apt-get >/dev/null || \
+	  { echo "make: ffmpeg and ffprobe are needed and there is no apt-get here: install ffmpeg, then run make again"; exit 1; }; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ffmpeg; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0  # the CPU wheel; a range would pull a CUDA build
@@ -25,22 +26,33 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 # headless Chromium + its driver for the leaderboard's browser tests (Debian packages, same version)
 browser:
-	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || { command -v apt-get >/dev/null || \
+	  { echo "make: the leaderboard's browser tests need chromium and chromedriver and there is no apt-get here: install them"; exit 1; }; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
 
 demo: setup
 	$(BIN)/lsbench demo
 
 # the fast tier, before every commit: unit tests, the conformance packs, the CLI contract (no Ray, no Chromium)
-check: setup
-	LSBENCH_TEST_TIER=check $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow"
+check: setup shared
+	LSBENCH_SHARED=$(SHARED) LSBENCH_TEST_TIER=check $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow"
 
 # the whole suite on two workers; the tests that start Ray share one of them (xdist_group "ray")
-test: setup browser
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=20
+test: setup browser shared
+	LSBENCH_SHARED=$(SHARED) $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=20
+
+# the tests read ../shared (media, conformance packs): one line when it is not there
+shared:
+	@test -d $(SHARED)/conformance -a -d $(SHARED)/media || \
+	  { echo "make test: $(SHARED) (media/, conformance/) not found: put the shared folder beside this checkout, or pass SHARED=DIR"; exit 1; }
 
 conformance: setup
 	$(BIN)/lsbench conformance $(SHARED)/conformance  # every pack a registration names (lsbench/registry.py)
 
+# every benchmark script, each printing lsbench against its reference side by side (docs/benchmarks.md);
+# scale.py at BENCH_N clips (its own default, 5,000, takes about 20 min here)
+BENCH_N ?= 500
 bench: setup
-	$(BIN)/python bench/score_vs_syncnet_python.py
+	LSBENCH_SHARED=$(SHARED) $(BIN)/python bench/score_vs_syncnet_python.py
+	LSBENCH_SHARED=$(SHARED) $(BIN)/python bench/preprocess_vs_reference.py
+	$(BIN)/python bench/scale.py --n $(BENCH_N) --small $$(( $(BENCH_N) / 10 ))

@@ -74,6 +74,7 @@ class Cell:
     measured: bool = True
     n_undefined: int = 0
     n_nonfinite: int = 0
+    n_inf: int = 0  # of the non-finite values, those that are +inf (PSNR of identical frames)
     reasons: Dict[str, int] = field(default_factory=dict)
     interval: str = ""
     complete: bool = False  # defined for every clip the row scored: only then comparable
@@ -90,13 +91,15 @@ class Cell:
         mean, n = num(agg.get("mean")), _count(agg.get("n"))
         nu, nf = _count(agg.get("n_undefined")), _count(agg.get("n_nonfinite"))
         interval = str(agg.get("interval") or ("" if lo is not None else "none: not stated in the results file"))
-        return cls(mean, lo, hi, n, True, nu, nf, _reasons(agg), interval,
+        return cls(mean, lo, hi, n, True, nu, nf, _count(agg.get("n_inf")), _reasons(agg), interval,
                    complete=mean is not None and nu == 0 and nf == 0 and n == scored > 0)
 
     @property
     def text(self) -> str:
         if not self.measured:
             return "–"
+        if self.mean is None and self.n == 0 and self.n_inf and self.n_inf == self.n_nonfinite:
+            return "∞"  # every value is +inf (PSNR of frames equal to their target): the honest mean
         return "n/a" if self.mean is None else fmt(self.mean)
 
     @property
@@ -115,8 +118,10 @@ class Cell:
         if self.n_undefined:
             why = "; ".join(f"{k} ×{v}" if v != self.n_undefined else k for k, v in self.reasons.items())
             parts.append(f"{self.n_undefined} n/a" + (f": {why}" if why else ""))
-        if self.n_nonfinite:
-            parts.append(f"{self.n_nonfinite} not finite")
+        if self.n_inf:
+            parts.append(f"{self.n_inf} ∞ (identical to the target)")
+        if self.n_nonfinite - self.n_inf:
+            parts.append(f"{self.n_nonfinite - self.n_inf} not finite")
         return "; ".join(parts)
 
     @property
@@ -219,6 +224,20 @@ class Entry:
         return str(routes.get(self.lse_route, "")) if isinstance(routes, dict) else ""
 
     @property
+    def lossy_pairs(self) -> int:
+        """Pairs of an external submission that came in a lossy codec (scored all the same)."""
+        return _count(self.doc["model"].get("lossy_pairs"))
+
+    @property
+    def failures(self) -> List[Tuple[str, int, str]]:
+        """(reason code, count, first message) of the pairs that failed."""
+        by: Dict[str, List[str]] = {}
+        for r in self.doc["rows"]:
+            if r.get("status") != "ok":
+                by.setdefault(str(r.get("error_code") or "error"), []).append(str(r.get("reason", "")))
+        return [(code, len(msgs), msgs[0]) for code, msgs in by.items()]
+
+    @property
     def has_lse(self) -> bool:
         return any(k.startswith("lse_") for k in self.doc["aggregates"])
 
@@ -315,6 +334,23 @@ def row_order(primary: Optional[str], higher: bool) -> Callable[[Entry], tuple]:
         return e.reference, not e.ranked, v is None, (-v if higher else v) if v is not None else 0.0, e.model
 
     return key
+
+
+def lacking_metrics(entries: Sequence[Entry], columns: Sequence[str], label_of: Dict[str, str]) -> List[str]:
+    """The metrics a table has no column for, and why, from the runs' own record of what they skipped."""
+    shown = {c.get("metric") for e in entries for c in e.doc["metrics"].get("columns", []) if c.get("key") in columns}
+    why: Dict[str, Counter] = {}
+    for e in entries:
+        skipped = e.doc["metrics"].get("skipped")
+        for name, reason in (skipped.items() if isinstance(skipped, dict) else []):
+            if name not in shown:
+                why.setdefault(str(name), Counter())[str(reason)] += 1
+    notes = []
+    for name, reasons in sorted(why.items()):
+        reason, n = reasons.most_common(1)[0]
+        runs = "" if n == len(entries) else f" (in {n} of {len(entries)} runs)"
+        notes.append(f"{name}: not computed: {reason}{runs}")
+    return notes
 
 
 def interval_notes(entries: Sequence[Entry], columns: Sequence[str], label_of: Dict[str, str]) -> List[str]:

@@ -15,34 +15,58 @@ the results file has one, with the method it states.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from lsbench.evaluate import document as R
 
-from .ranking import (Cell, Entry, column_labels, direction, fmt, group_key, interval_notes, num, row_order,
-                      score_table, table_columns)
+from .ranking import (Cell, Entry, column_labels, direction, fmt, group_key, interval_notes, lacking_metrics, num,
+                      row_order, score_table, table_columns)
+from .public import public_copy
 from .site_files import SiteError, copy_videos, slug, write_pairs
 
 HERE = Path(__file__).parent
 
 
-def load_all(results_dir: Path) -> List[Tuple[Path, dict]]:
-    if not results_dir.is_dir():
-        raise SiteError(f"{results_dir}: results folder does not exist")
-    files = sorted(p for p in results_dir.rglob("*.json") if not p.name.startswith("."))
-    if not files:
-        raise SiteError(f"{results_dir}: no results JSON files (run `lsbench evaluate` first)")
+SITE_FOLDERS = ("models", "results", "videos", "static", "pairs")  # what a build writes under --out
+
+
+def _results_files(root: Path, out: Path) -> List[Path]:
+    """The JSON files under a results folder, leaving out a site built inside it (--out under --results)."""
+    site = out.resolve()
+    return sorted(p for p in root.rglob("*.json") if not p.name.startswith(".")
+                  and not any(site / sub in p.resolve().parents for sub in SITE_FOLDERS))
+
+
+def load_all(results_dirs: Sequence[Path], out: Path, echo: Callable[[str], None] = print) -> List[Tuple[Path, Path, dict]]:
+    """(results folder, file, document) of every results file, validated; another JSON file (a task.json,
+    notes) is named and left out, while a results file of another version, broken or failing stops the build."""
     from lsbench.validate import check_results
 
     loaded = []
-    for p in files:  # an old schema, a broken or a failing file stops the build, naming the file
-        doc = R.load(p)
-        problems = check_results(doc)
-        if problems:
-            raise SiteError(f"{p}: refused: " + "; ".join(problems[:5]))
-        loaded.append((p, doc))
+    for root in results_dirs:
+        if not root.is_dir():
+            raise SiteError(f"{root}: results folder does not exist")
+        if root.resolve() == out.resolve():
+            raise SiteError(f"{out}: the site would be built into the results folder itself (its results/, models/ "
+                            f"... would mix with yours); give --out {root / 'site'}")
+        for p in _results_files(root, out):
+            try:
+                raw = json.loads(p.read_text())
+            except (OSError, ValueError) as exc:
+                raise SiteError(f"{p}: cannot read results JSON ({exc})") from None
+            if not (isinstance(raw, dict) and "schema_version" in raw):
+                echo(f"leaderboard: {p}: not a results file (no schema_version), left out")
+                continue
+            doc = R.validate(raw, str(p))
+            problems = check_results(doc)
+            if problems:
+                raise SiteError(f"{p}: refused: " + "; ".join(problems[:5]))
+            loaded.append((root, p, doc))
+    if not loaded:
+        raise SiteError(f"{', '.join(map(str, results_dirs))}: no results JSON files (run `lsbench evaluate` first)")
     return loaded
 
 
@@ -122,24 +146,30 @@ def _env():
     return env
 
 
-def build_site(results_dir: "str | Path", out: "str | Path", echo: Callable[[str], None] = print) -> Path:
-    results_dir, out = Path(results_dir), Path(out)
-    loaded = load_all(results_dir)
+def build_site(results: "str | Path | Sequence[str | Path]", out: "str | Path",
+               echo: Callable[[str], None] = print) -> Path:
+    """The site of every results file under `results` (a folder, or several). Rebuilding into the same
+    folder replaces the site's own files; names on the site and its JSON copies hold no local path."""
+    dirs = [Path(results)] if isinstance(results, (str, Path)) else [Path(r) for r in results]
+    out = Path(out)
+    loaded = load_all(dirs, out, echo)
     out.mkdir(parents=True, exist_ok=True)
-    for sub in ("models", "results", "videos", "static", "pairs"):
+    for sub in SITE_FOLDERS:
         shutil.rmtree(out / sub, ignore_errors=True)
     for sub in ("results", "models", "pairs"):
         (out / sub).mkdir(parents=True)
     shutil.copytree(HERE / "static", out / "static")
 
     entries: List[Entry] = []
-    for path, doc in loaded:
-        rel = str(path.relative_to(results_dir))
-        e = Entry(doc, path, slug(rel[:-5]))
-        shutil.copyfile(path, out / "results" / f"{e.slug}.json")
-        copy_videos(e, results_dir, out, echo)
+    for root, path, doc in loaded:
+        rel = str(path.relative_to(root)) if len(dirs) == 1 else f"{dirs.index(root)}/{path.relative_to(root)}"
+        e = Entry(public_copy(doc), path, slug(rel[:-5]))
+        (out / "results" / f"{e.slug}.json").write_text(json.dumps(e.doc, indent=1) + "\n")
+        copy_videos(e, root, out, echo)
         entries.append(e)
     pair_links = {e.slug: write_pairs(e, out) for e in entries}
+    unscored = [e for e in entries if e.coverage[0] == 0]  # shown apart, never in a table
+    entries = [e for e in entries if e.coverage[0] > 0]
 
     groups: Dict[Tuple[str, str, str, str], List[Entry]] = {}
     for e in entries:
@@ -154,6 +184,7 @@ def build_site(results_dir: "str | Path", out: "str | Path", echo: Callable[[str
         ranked = [e for e in rows if e.ranked]
         route_text = next((e.lse_route_text for e in rows if e.has_lse and e.lse_route_text), "")
         tables.append({"dataset": key[0], "split": key[1], "protocol": key[2], "lse_route": key[3],
+                       "lacks": lacking_metrics(rows, cols, labels),
                        "lse_route_text": route_text, "has_lse": any(e.has_lse for e in rows),
                        "rows": rows, "columns": cols, "directions": {m: direction(rows, m) for m in cols},
                        "primary": primary, "id": slug("|".join(key)), "ranked": ranked,
@@ -165,8 +196,8 @@ def build_site(results_dir: "str | Path", out: "str | Path", echo: Callable[[str
     env = _env()
     env.globals.update(labels=labels)
     (out / "index.html").write_text(env.get_template("index.html").render(
-        tables=tables, n_files=len(entries), pair_links=pair_links))
-    for e in entries:
+        tables=tables, n_files=len(entries) + len(unscored), pair_links=pair_links, unscored=unscored))
+    for e in entries + unscored:
         rows = e.doc["rows"]
         metrics = table_columns([e])
         per_clip = [m for m in metrics if any(m in r.get("metrics", {}) for r in rows)]  # FID is a set statistic
@@ -185,7 +216,8 @@ def build_site(results_dir: "str | Path", out: "str | Path", echo: Callable[[str
             skipped=e.doc["metrics"].get("skipped") or {}, video=_settings_lines(e.doc.get("video") or {}),
             pairs_link="../" + pair_links[e.slug], row_value=_row_value)
         (out / "models" / f"{e.slug}.html").write_text(page)
-    echo(f"leaderboard: {len(entries)} results files, {len(tables)} tables -> {out / 'index.html'}")
+    echo(f"leaderboard: {len(entries) + len(unscored)} results files, {len(tables)} tables"
+         + (f", {len(unscored)} run(s) that scored nothing listed apart" if unscored else "") + f" -> {out / 'index.html'}")
     return out / "index.html"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from pathlib import Path
@@ -24,6 +25,26 @@ class _Group(click.Group):
         except LsbenchError as exc:
             click.echo(f"lsbench: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+
+    def resolve_command(self, ctx: click.Context, args):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.6)
+            if close:
+                ctx.fail(f"No such command {name!r}: did you mean {close[0]!r}?")
+        return super().resolve_command(ctx, args)
+
+
+class HintChoice(click.Choice):
+    """A fixed choice whose typo gets a close-match hint."""
+
+    def convert(self, value, param, ctx):
+        if value not in self.choices:
+            close = difflib.get_close_matches(str(value), list(self.choices), n=1, cutoff=0.6)
+            if close:
+                self.fail(f"{value!r} is not one of {', '.join(map(repr, self.choices))}: did you mean {close[0]!r}?",
+                          param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class RegistryChoice(click.Choice):
@@ -96,7 +117,9 @@ def cli() -> None:
 # ----------------------------------------------------------------------------- preprocess
 @cli.command(cls=_PreprocessCommand)
 @click.option("--dataset", type=_choices(DATASETS), required=True, help="Corpus layout to read.")
-@click.option("--root", type=click.Path(path_type=Path), required=True, help="Corpus root (e.g. .../mvlrs_v1).")
+@click.option("--root", type=click.Path(path_type=Path), required=True, help="Corpus root. lrs2: the folder holding mvlrs_v1/ and the split lists, or mvlrs_v1 itself (either "
+                   "works); lrw: lipread_mp4 (or the folder above it); voxceleb2: the folder holding dev/ and test/ "
+                   "(`lsbench ls datasets` shows each layout).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder for shards.")
 @click.option("--split", default=None, help="Only this split (lrs2: train/val/test/pretrain; lrw: train/val/test; "
                                             "voxceleb2: dev/test). Default: every split present.")
@@ -150,7 +173,9 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
 @click.option("--generated", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Instead of --model: a folder of videos made outside lsbench, one per pair (see `lsbench pairs`); "
                    "each pair is checked and scored like a bundled model's output.")
-@click.option("--name", "submission_name", default=None, help="With --generated: the name the results carry.")
+@click.option("--name", "submission_name", default=None,
+              help="The name the results carry (needed with --generated; with --model: to keep two checkpoints of one "
+                   "model apart, e.g. --weights mine.pth --name wav2lip-mine).")
 @click.option("--task", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="With --generated: the task folder the videos answer (its protocol, seed and pairs are used).")
 @click.option("--url", default="", help="With --generated: a link to the model (paper or code), shown on the board.")
@@ -169,6 +194,9 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
               help="Folder for the results JSON (and the .partial.jsonl rows of a run in progress).")
 @click.option("--save-videos", type=int, default=0, show_default=True, help="Write the first N generated clips as mp4.")
 @click.option("--resume", is_flag=True, help="Continue a killed run: clips already scored are kept, not rescored.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace a finished results file of the same name (and its saved videos), or discard an "
+                   "interrupted run's rows instead of resuming them. Without it nothing is replaced.")
 @click.option("--weights", "weights_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="The model's checkpoint file (default: its managed file, see `lsbench weights list`).")
 @click.option("--filelist", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
@@ -181,7 +209,7 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
                    "pipeline = syncnet_python's S3FD tracking + crops, for any other video).")
 @click.option("--metrics", "metric_list", default=None,
               help="Comma-separated metrics instead of the defaults (see `lsbench ls metrics`), e.g. "
-                   "lse,crop-lse,fid.")
+                   "lse,crop-lse,fid; or +NAME to add to the defaults, e.g. +crop-lse.")
 @click.option("--fid-bootstrap", type=int, default=0, show_default=True,
               help="FID interval: a bootstrap over clips with this many resamples (each costs one 2048x2048 "
                    "matrix square root); 0 shows no interval.")
@@ -193,7 +221,7 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
               help="Keep each clip's FID pool3 activations (OUT/<results>.fid/, 8 KB per frame and side) after the run.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def evaluate(model, generated, submission_name, task, url, weights_sha256, protocol, data, split, limit, seed, device,
-             out, save_videos, resume, weights_file, filelist, workers, lse_route, metric_list, fid_bootstrap, threads,
+             out, save_videos, resume, overwrite, weights_file, filelist, workers, lse_route, metric_list, fid_bootstrap, threads,
              keep_fid_activations, no_progress) -> None:
     """Run a model under a protocol and write a results JSON (the leaderboard's only input).
 
@@ -213,10 +241,20 @@ def evaluate(model, generated, submission_name, task, url, weights_sha256, proto
         raise click.UsageError("give --model NAME, or --generated DIR with --name NAME")
     if generated is not None and not submission_name:
         raise click.UsageError("--generated needs --name (the name its results carry)")
+    if submission_name and model == "all":
+        raise click.UsageError("--name names one run's results; it cannot go with --model all")
+    if resume and overwrite:
+        raise click.UsageError("--resume continues an interrupted run and --overwrite discards it: give one of them")
+    if generated is not None and task is not None:
+        _refuse_task_conflicts(task, protocol=protocol, seed=seed, limit=limit, filelist=filelist)
     chosen = [m.strip() for m in metric_list.split(",") if m.strip()] if metric_list else None
+    if chosen and len({m.startswith("+") for m in chosen}) > 1:
+        raise click.UsageError(f"--metrics {metric_list}: either name the metrics (lse,fid) or add to the defaults "
+                               f"(+crop-lse,+fid), not both")
     for m in chosen or []:
-        METRICS.entry(m)  # a typo is one line with a close-match hint
+        METRICS.entry(m.lstrip("+"))  # a typo is one line with a close-match hint
     options = dict(limit=limit, seed=seed, device=device, out=out, save_videos=save_videos, resume=resume,
+                   overwrite=overwrite, name=submission_name,
                    progress=not no_progress, filelist=filelist, lse_route=lse_route, metrics=chosen,
                    fid_bootstrap=fid_bootstrap, threads=threads, keep_activations=keep_fid_activations)
     split = None if split == "all" else split
@@ -237,6 +275,26 @@ def evaluate(model, generated, submission_name, task, url, weights_sha256, proto
             click.echo(f"model {name} skipped: {exc}", err=True)
     if skipped:
         click.echo(f"{len(skipped)} model(s) skipped for missing weights: {', '.join(skipped)}", err=True)
+
+
+def _refuse_task_conflicts(task: Path, **given) -> None:
+    """A task folder decides the protocol, seed, limit and filelist of the pairs it holds: an option given
+    on the command line that says otherwise is refused in one line, never silently overridden."""
+    from click.core import ParameterSource
+
+    from .evaluate.task import read_task
+
+    ctx = click.get_current_context()
+    spec = read_task(task)
+    decided = {"protocol": spec["protocol"]["name"], "seed": spec["seed"], "limit": spec["limit"],
+               "filelist": (spec.get("filelist") or {}).get("path")}
+    for name, value in given.items():
+        if ctx.get_parameter_source(name) != ParameterSource.COMMANDLINE:
+            continue
+        if str(value) != str(decided[name]):
+            raise click.UsageError(f"--{name} {value} conflicts with the task {task}, whose pairs were made with "
+                                   f"{name} {decided[name]}; leave --{name} out (the task decides it) or export the "
+                                   f"task again")
 
 
 # ----------------------------------------------------------------------------- pairs
@@ -281,8 +339,10 @@ def validate(path, data) -> None:
     \b
     results file: schema, protocol version, the pair list (hash, rows, and the plan of its seed
                   when the shards are found), value ranges (LSE-D >= 0, LSE-C >= 0,
-                  |offset| <= 15, SSIM <= 1, PSNR > 0, FID >= -0.001), hashes
-    shard folder: pipeline version, config, counts and inconsistencies
+                  |offset| <= 15, SSIM <= 1, PSNR > 0, FID >= -0.001), hashes; the coverage
+                  (a run that scored nothing fails) and how many pairs came lossy
+    shard folder: (OUT or OUT/shards) pipeline version, config, counts and inconsistencies;
+                  a folder evaluate would refuse (every clip dropped) fails
     Exits 1 with the reasons when the file or folder fails.
     """
     if path.is_dir():
@@ -297,7 +357,14 @@ def validate(path, data) -> None:
     from .validate import validate_results_file
 
     info = validate_results_file(path, data)
+    if not info["scored"]:
+        click.echo(f"{info['file']}: nothing was scored (0/{info['pairs']} pairs): the leaderboard lists it apart, "
+                   f"in no table; the rows say why each pair failed")
+        sys.exit(1)
     click.echo(f"ok: {info['file']}: {info['model']} / {info['protocol']}, {info['scored']}/{info['pairs']} pairs scored")
+    if info["lossy"]:
+        click.echo(f"lossy: {info['lossy']} scored pair(s) came in a lossy codec (the task asks for lossless frames "
+                   f"and audio); the board marks the row 'lossy'")
 
 
 # ----------------------------------------------------------------------------- generate
@@ -310,7 +377,8 @@ def validate(path, data) -> None:
               help="The driving speech (any format ffmpeg reads; default: the video's own audio).")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output mp4.")
 @click.option("--detector", type=_choices(DETECTORS, ("auto",)), default="dlib", show_default=True,
-              help="Face detector (auto: s3fd when its weights are present, else dlib).")
+              help="Face detector. The default, dlib, needs no weights; inference.py itself uses s3fd (give s3fd, or "
+                   "auto: s3fd when its weights are present, else dlib).")
 @click.option("--pads", type=int, nargs=4, default=(0, 10, 0, 0), show_default=True,
               help="Box padding in pixels: top bottom left right (inference.py's default includes the chin).")
 @click.option("--no-smooth", is_flag=True, help="Do not average face boxes over 5 frames.")
@@ -323,6 +391,8 @@ def generate(model, video, audio, out, detector, pads, no_smooth, weights_file, 
 
     Every frame's face is detected (gaps are interpolated), padded, smoothed over 5 frames,
     generated at 96x96 in batches and pasted back; the mp4 carries the driving audio.
+    A video of another frame rate is read at 25 fps (ffmpeg's fps filter drops or repeats
+    frames; a note says so) and the output is 25 fps.
     """
     check_output_file(out)
     from .generate import generate_video
@@ -380,7 +450,9 @@ def train(model, data, out, split, steps, batch_size, lr, img_size, expert, slot
 
 # ----------------------------------------------------------------------------- leaderboard
 @cli.command()
-@click.option("--results", type=click.Path(path_type=Path), required=True, help="Folder of results JSON files.")
+@click.option("--results", type=click.Path(path_type=Path), required=True, multiple=True,
+              help="Folder of results JSON files (give it several times to take several folders; other JSON files "
+                   "in them, such as a task.json, are named and left out).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Site output folder.")
 @click.option("--serve", is_flag=True, help="Serve the site on 127.0.0.1 afterwards, for a quick look.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port for --serve (0: any free port).")
@@ -399,7 +471,7 @@ def leaderboard(results, out, serve, port) -> None:
     check_output_dir(out)
     from leaderboard.render import build_site, serve as serve_site
 
-    build_site(results, out, echo=click.echo)
+    build_site(list(results), out, echo=click.echo)
     if serve:
         serve_site(out, port, echo=click.echo)
 
@@ -509,7 +581,7 @@ _KINDS = {"datasets": DATASETS, "detectors": DETECTORS, "models": MODELS, "metri
 
 
 @cli.command("ls")
-@click.argument("kind", required=False, type=click.Choice(list(_KINDS)))
+@click.argument("kind", required=False, type=HintChoice(list(_KINDS)))
 def ls(kind: Optional[str]) -> None:
     """What lsbench knows (all KINDs by default): each registered dataset, detector, model,
     metric and protocol with its summary, and the state of each weights file it loads:
@@ -545,8 +617,10 @@ def ls(kind: Optional[str]) -> None:
 @click.option("--min-face-size", type=float, default=100, show_default=True, help="track mode: smallest mean face side, px.")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--framewise", is_flag=True, help="With --json: each track's per-frame confidence too (a value per frame).")
 def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str], syncnet_weights: Optional[Path],
-          detect_every: int, min_track: int, min_face_size: float, device: str, as_json: bool) -> None:
+          detect_every: int, min_track: int, min_face_size: float, device: str, as_json: bool,
+          framewise: bool) -> None:
     """Audio-video sync of VIDEO with SyncNet (syncnet_python's numbers, faster).
 
     \b
@@ -576,7 +650,7 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
     meta = {"video": str(video), "audio": str(audio or video), "mode": mode, "syncnet_weights": str(weights_file),
             "syncnet_sha256": W.sha256_file(weights_file), "detector": det.name if det else None}
     if as_json:
-        click.echo(json.dumps({**meta, "tracks": [r.to_dict() for r in rows]}, indent=1))
+        click.echo(json.dumps({**meta, "tracks": [r.to_dict(framewise) for r in rows]}, indent=1))
         _fail_unless_scored(video, rows)
         return
     click.echo(f"{video} (mode {mode}{', detector ' + det.name if det else ''})")
@@ -584,7 +658,8 @@ def score(video: Path, audio: Optional[Path], mode: str, detector: Optional[str]
                f"{'LSE-D dist (lower better)':>25}")
     for r in rows:
         if r.status == "ok":
-            click.echo(f"{r.track:>5}  {r.first_frame:>5}-{r.last_frame:<5}  {'ok':9}  {r.offset:>15d}  {r.lse_c:>26.3f}  {r.lse_d:>25.3f}")
+            click.echo(f"{r.track:>5}  {r.first_frame:>5}-{r.last_frame:<5}  {'ok':9}  {r.offset:>15d}  {r.lse_c:>26.3f}  {r.lse_d:>25.3f}"
+                       + (f"  ({r.reason})" if r.reason else ""))
         else:
             click.echo(f"{r.track:>5}  {r.first_frame:>5}-{r.last_frame:<5}  {r.status:9}  {r.reason}")
     _fail_unless_scored(video, rows)
@@ -624,6 +699,7 @@ def fid(path_a: Path, path_b: Path, batch_size: int, device: str, dims: int, sav
     from .fid import load_inception
     from .fid import save_stats as save_fid_stats
     from .fid import score_folders
+    from .fid.folders import image_files
 
     if dims != 2048:
         raise LsbenchError(f"--dims {dims}: only 2048 (pool3) is ported; pytorch-fid's 64/192/768-d blocks are not")
@@ -633,6 +709,8 @@ def fid(path_a: Path, path_b: Path, batch_size: int, device: str, dims: int, sav
     if save_stats:
         if not path_a.is_dir():
             raise LsbenchError(f"{path_a}: --save-stats needs a folder of images as the first path")
+        image_files(path_a)
+        check_output_file(path_b)  # before the Inception pass, not after it
         net = load_inception(weights_file, device=dev)
         click.echo(f"Saving statistics for {path_a}")
         out = save_fid_stats(path_a, path_b, batch_size=batch_size, device=dev, net=net)
@@ -641,9 +719,16 @@ def fid(path_a: Path, path_b: Path, batch_size: int, device: str, dims: int, sav
     for p in (path_a, path_b):
         if not p.exists():
             raise LsbenchError(f"{p}: no such folder or statistics file")
+        if not str(p).endswith(".npz"):
+            image_files(p)  # an empty or wrong folder is named before any weights are looked for
     needs_net = not (str(path_a).endswith(".npz") and str(path_b).endswith(".npz"))
     net = load_inception(weights_file, device=dev) if needs_net else None
     value = score_folders(path_a, path_b, batch_size=batch_size, device=dev, net=net)
+    if value < 0:  # sqrtm's rounding on (nearly) equal sets; pytorch-fid prints the raw value
+        click.echo("FID:  0.0")
+        click.echo(f"note: computed {value:.3g}, below 0 by rounding in sqrtm (the sets are equal or nearly so); "
+                   f"FID cannot be negative, so 0 is printed", err=True)
+        return
     click.echo(f"FID:  {value}")
 
 

@@ -32,6 +32,13 @@ class ShardVersionError(LsbenchError):
     """Shards written by another pipeline version: their rows mean something else."""
 
 
+def shard_root(path: "str | Path") -> Path:
+    """The build folder (shards/, errors/, build.json, the card) that `path` names: OUT, or OUT/shards,
+    which evaluate and validate both accept."""
+    p = Path(path)
+    return p.parent if p.name == "shards" and p.is_dir() and not (p / "shards").is_dir() else p
+
+
 def _list_shard_files(p: Path) -> List[Path]:
     if p.is_file():
         return [p]

@@ -81,7 +81,7 @@ def run_demo(out: Path, n_clips: int = 6, seconds: float = 2.4, workers: Optiona
     for protocol in PROTOCOLS:
         for name in models:  # each metric's "skipped: weights absent" is said once below, not once per run
             path = evaluate(name, shards, protocol, "test", out=results_dir, progress=progress, echo=echo,
-                            report_skipped_metrics=False)
+                            report_skipped_metrics=False, overwrite=True)  # the demo's own folder: a rerun replaces it
             for metric, why in load(path)["metrics"]["skipped"].items():
                 skipped.setdefault(metric, why.split(" (looked in")[0])
     for name, why in skipped.items():

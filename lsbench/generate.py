@@ -61,6 +61,10 @@ def generate_video(model_name: str, video: Path, out: Path, audio: Optional[Path
         raise LsbenchError(f"model {model_name!r} has no full-frame mode (only face-crop generators do)")
     speech = media.read_audio(audio or video)
     n_out = max(1, int(round(len(speech) / SAMPLES_PER_FRAME)))
+    fps = media.probe(video).fps
+    if abs(fps - media.FPS) > 1e-3:
+        echo(f"note: {video} is {fps:g} fps; it is read at {media.FPS} fps (frames dropped or repeated) and the "
+             f"output is {media.FPS} fps")
     frames = np.stack(list(media.iter_frames(video)))
     det = create(detector, device)  # the one factory: auto resolves as `score` and `preprocess` resolve it
     echo(f"detector: {det.name}")

@@ -38,6 +38,7 @@ class MediaInfo:
     height: int = 0
     fps: float = 0.0
     video_codec: str = ""
+    video_profile: str = ""
     video_start: float = 0.0
     video_duration: float = 0.0
     audio_codec: str = ""
@@ -136,6 +137,7 @@ def probe(path: "str | os.PathLike") -> MediaInfo:
             height=int(video.get("height", 0)),
             fps=_rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
             video_codec=video.get("codec_name", ""),
+            video_profile=video.get("profile", ""),
             video_start=float(video.get("start_time") or 0.0),
             video_duration=float(video.get("duration") or duration),
         )

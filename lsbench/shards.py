@@ -9,7 +9,9 @@ own rows, so no clip ever travels through the driver.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -38,17 +40,19 @@ class ShardIndex:
             files = shard_files(data)
         except FileNotFoundError as exc:
             raise LsbenchError(str(exc)) from None
-        idx = cls(files)
+        idx, splits = cls(files), Counter()
         for fi, f in enumerate(files):
             pf = pq.ParquetFile(f)
             for rg in range(pf.num_row_groups):
                 table = pf.read_row_group(rg, columns=LIGHT)
                 for ri, row in enumerate(table.to_pylist()):
+                    splits[row["split"]] += 1
                     if split is None or row["split"] == split:
                         idx.where[row["clip_id"]] = (fi, rg, ri)
                         idx.light[row["clip_id"]] = row
         if not idx.light:
-            raise LsbenchError(f"{data}: no clips" + (f" in split {split!r}" if split else "") + " in the shards")
+            raise LsbenchError(f"{data}: no clips" + (f" in split {split!r}" if split else "") + " in the shards"
+                               + _split_hint(split, splits))
         idx.light = {k: idx.light[k] for k in sorted(idx.light)}  # clip-id order: plans never follow file order
         return idx
 
@@ -75,3 +79,12 @@ class ShardIndex:
 
 def pcm16_to_float(data: bytes) -> np.ndarray:
     return np.frombuffer(data, "<i2").astype(np.float32) / 32768.0
+
+
+def _split_hint(split: Optional[str], splits: Counter) -> str:
+    """The splits the shards do hold, and the close one when `split` looks like a typo of it."""
+    if not split or not splits:
+        return ""
+    close = difflib.get_close_matches(split, list(splits), n=1, cutoff=0.5)
+    held = ", ".join(f"{k} ({n} clips)" for k, n in sorted(splits.items()))
+    return f"; they hold {held}" + (f": did you mean --split {close[0]}?" if close else "")

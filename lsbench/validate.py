@@ -127,4 +127,5 @@ def validate_results_file(path: Path, data: Optional[Path] = None) -> Dict[str, 
         raise ValidationError(f"{path}: refused: " + "; ".join(problems[:5]) +
                               (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
     return {"file": str(path), "model": doc["model"]["name"], "protocol": doc["protocol"]["name"],
-            "pairs": len(doc["protocol"]["pairs"]), "scored": sum(r["status"] == "ok" for r in doc["rows"])}
+            "pairs": len(doc["protocol"]["pairs"]), "scored": sum(r["status"] == "ok" for r in doc["rows"]),
+            "lossy": int(doc["model"].get("lossy_pairs") or 0)}

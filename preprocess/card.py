@@ -73,6 +73,7 @@ def write_card(out: Path, build: dict, run: dict) -> dict:
         "missing_splits": run.get("missing_splits", {}),
         "unreadable_folders": len(run.get("unreadable_folders", [])),
         "unreadable_folder_paths": run.get("unreadable_folders", [])[:100],
+        "unlisted_clips": run.get("unlisted_clips", 0),  # on disk, in no split list: not processed
         "shard_files": [f.name for f in files],
         "error_files": sorted(f.name for f in (out / "errors").glob("*.parquet")) if (out / "errors").is_dir() else [],
         "versions": {"lsbench": __version__, "pipeline": PIPELINE_VERSION, "python": platform.python_version(),

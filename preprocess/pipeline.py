@@ -27,7 +27,7 @@ import os
 import time
 import uuid
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
@@ -99,6 +99,7 @@ class Listing:
     refs: List[dict]
     missing_splits: Dict[str, str]
     unreadable_folders: List[str]  # "path (reason)": their clips could not be listed
+    unlisted: List[str] = field(default_factory=list)  # clips on disk in no split list: skipped, and counted
 
 
 def list_corpus(opts: RunOptions) -> Listing:
@@ -116,7 +117,7 @@ def list_corpus(opts: RunOptions) -> Listing:
                            + (f" in split {opts.split!r}" if opts.split else "")
                            + (f"; {len(recipe.unreadable)} folder(s) could not be read, e.g. {recipe.unreadable[0]}"
                               if recipe.unreadable else ""))
-    return Listing(refs, missing, list(recipe.unreadable))
+    return Listing(refs, missing, list(recipe.unreadable), recipe.unlisted())
 
 
 def find_refs(opts: RunOptions) -> List[dict]:
@@ -347,6 +348,9 @@ def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> d
         n = len(listing.unreadable_folders)
         echo(f"warning: {n} folder(s) could not be read while listing, their clips are not among those found: "
              + "; ".join(listing.unreadable_folders[:3]) + (f"; and {n - 3} more (dataset_card.json)" if n > 3 else ""))
+    if listing.unlisted:
+        echo(f"note: {len(listing.unlisted)} clip(s) on disk are in no {opts.dataset} split list and are not "
+             f"processed, e.g. {listing.unlisted[0]} (dataset_card.json counts them)")
     requested = cfg.sync
     cfg, sync_note = resolve_sync(cfg)
     detector, weights = resolve_detector(opts.detector)
@@ -366,7 +370,8 @@ def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> d
     card = write_card(out, build, {"split": opts.split, "limit": opts.limit, "listed": len(refs),
                                    "processed": len(todo), "seconds": round(time.time() - t0, 2),
                                    "missing_splits": listing.missing_splits,
-                                   "unreadable_folders": listing.unreadable_folders})
+                                   "unreadable_folders": listing.unreadable_folders,
+                                   "unlisted_clips": len(listing.unlisted)})
     echo(f"done: {card['counts']['ok']} clips in shards, {card['counts']['failed']} in errors "
          f"({', '.join(f'{k}: {v}' for k, v in card['errors_by_reason'].items()) or 'none'}), "
          f"{card['hours']:.3f} h of video; {out}")

@@ -75,7 +75,9 @@ def _spread(problems: List[str], column: str, values: Counter, what: str) -> Non
 
 
 def validate_shards(folder: "str | Path") -> ShardReport:
-    root = Path(folder)
+    from lsbench.data import shard_root
+
+    root = shard_root(folder)  # OUT or OUT/shards, as evaluate takes it
     report = ShardReport(folder=str(root))
     if not root.is_dir():
         report.problems.append(f"{root}: not a folder")
@@ -97,7 +99,26 @@ def validate_shards(folder: "str | Path") -> ShardReport:
                      "frames": int(sum(r.get("n_frames") or 0 for r in rows))}
     _check_rows(rows, error_ids, report)
     _check_card(root, shards, rows, error_ids, report)
+    if not rows and (shards or errors):
+        report.problems.append(f"{root}: no clip to evaluate or train on: every clip was dropped "
+                               f"({len(error_ids)} in errors/)")
+    elif rows:
+        _check_usable(root, report)
     return report
+
+
+def _check_usable(root: Path, report: ShardReport) -> None:
+    """What evaluate decides (lsbench.shards.ShardIndex.open) decides here too."""
+    from lsbench.data import ShardVersionError
+    from lsbench.errors import LsbenchError
+    from lsbench.shards import ShardIndex
+
+    try:
+        ShardIndex.open(root)
+    except ShardVersionError:
+        pass  # reported above, file by file
+    except LsbenchError as exc:
+        report.problems.append(f"evaluate refuses it: {exc}")
 
 
 def _read_shards(shards: List[Path], report: ShardReport) -> List[dict]:

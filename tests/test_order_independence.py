@@ -40,9 +40,10 @@ def loaded_once():
 
     made, make_producer, make_metric = {}, produce.model_producer, metric_set.make_metric
 
-    def producer(name, device, weights_path=None):
-        key = ("model", name, device, str(weights_path), os.environ.get("LSBENCH_WEIGHTS_DIR"))
-        return made[key] if key in made else made.setdefault(key, make_producer(name, device, weights_path))
+    def producer(name, device, weights_path=None, display_name=None):
+        key = ("model", name, device, str(weights_path), display_name, os.environ.get("LSBENCH_WEIGHTS_DIR"))
+        return made[key] if key in made else made.setdefault(key, make_producer(name, device, weights_path,
+                                                                                 display_name))
 
     def metric(name, device):
         key = ("metric", name, device, os.environ.get("LSBENCH_WEIGHTS_DIR"))

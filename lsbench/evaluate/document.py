@@ -16,6 +16,7 @@ import math
 import os
 import platform
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -118,10 +119,14 @@ def _git_hash() -> str:
         return "unknown"
 
 
-def model_section(producer, task) -> dict:
-    return {"name": producer.name, "kind": producer.kind, "needs": list(producer.needs),
-            "face_size": producer.face_size, "input_crop": producer.input_crop, "full_frame": producer.full_frame,
-            **producer.describe(), **({"task": str(task) if task else None} if producer.kind == "external" else {})}
+def model_section(producer, task, rows: List[dict]) -> dict:
+    out = {"name": producer.name, "kind": producer.kind, "needs": list(producer.needs),
+           "face_size": producer.face_size, "input_crop": producer.input_crop, "full_frame": producer.full_frame,
+           **producer.describe()}
+    if producer.kind == "external":  # lossy pairs are scored and said so (the task asks for lossless ones)
+        out.update(task=str(task) if task else None,
+                   lossy_pairs=sum(r["status"] == "ok" and (r.get("notes") or {}).get("lossless") is False for r in rows))
+    return out
 
 
 def protocol_section(run_plan, whole_clip_own_audio: bool) -> dict:
@@ -153,7 +158,8 @@ def counts_section(rows: List[dict], run_plan) -> dict:
     failed = sum(r["status"] != "ok" for r in rows)
     plan = run_plan.plan
     return {"clips": run_plan.n_clips, "pairs": len(run_plan.pairs), "scored": len(rows) - failed,
-            "failed": failed, "skipped": plan.skip_counts(), "fit": plan.fit_counts()}
+            "failed": failed, "skipped": plan.skip_counts(),
+            "fit": dict(Counter(p.fit for p in run_plan.pairs))}  # of the pairs this run took (--limit)
 
 
 def build(run, rows: List[dict], aggregates: Dict[str, dict], wall_s: float) -> dict:
@@ -167,7 +173,7 @@ def build(run, rows: List[dict], aggregates: Dict[str, dict], wall_s: float) -> 
     return {
         "schema_version": SCHEMA_VERSION,
         "lsbench": {"version": __version__, "git": _git_hash()},
-        "model": model_section(run.producer, opts.task),
+        "model": model_section(run.producer, opts.task, rows),
         "protocol": protocol_section(plan, run.producer.whole_clip_own_audio),
         "dataset": dataset_section(run.data, plan, opts.split, run.index),
         "lse_route": {"name": plan.route, "chosen": "override" if opts.lse_route != "auto" else "by dataset",

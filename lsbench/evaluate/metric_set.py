@@ -11,12 +11,16 @@ from ..registry import METRICS
 
 
 def metric_names(protocol, chosen: Optional[List[str]] = None) -> List[str]:
-    """The registry's default metrics that suit the protocol, or the chosen ones, in registry order."""
+    """The registry's default metrics that suit the protocol, or the chosen ones, in registry order;
+    a choice of '+NAME's adds those to the defaults (--metrics +crop-lse)."""
+    added = set()
+    if chosen and all(c.startswith("+") for c in chosen):
+        added, chosen = {c[1:] for c in chosen}, None
     out = []
     for entry in METRICS:
         if chosen is not None and entry.name not in chosen:
             continue
-        if chosen is None and not entry.default:
+        if chosen is None and not entry.default and entry.name not in added:
             continue
         if entry.ground_truth and not protocol.metrics_need_ground_truth:
             continue

@@ -40,6 +40,8 @@ class EvalOptions:
     url: str = ""
     weights_sha256: str = ""
     keep_activations: bool = False  # keep each set metric's per-clip contributions after the run
+    name: Optional[str] = None  # the name the results carry (default: the model's); with generated, the submission's
+    overwrite: bool = False  # replace a finished results file (and its saved videos) or discard an interrupted run
     report_skipped_metrics: bool = True  # say "metric X skipped: why" (the demo says it once for all runs)
 
     @classmethod

@@ -71,6 +71,9 @@ class ModelProducer(Producer):
     def provenance(self) -> Dict[str, dict]:
         return self.model.provenance()
 
+    def describe(self) -> Dict[str, object]:
+        return {"registered_model": self.model.name} if self.model.name != self.name else {}
+
     def produce(self, target: Target, settings: Settings) -> Produced:
         spec, n = target.spec, target.n
         if self.input_crop == "box":
@@ -93,9 +96,11 @@ class ModelProducer(Producer):
         return Produced(full, scored, video, gen.notes, original)
 
 
-def model_producer(name: str, device: str, weights_path: Optional[Path] = None) -> ModelProducer:
-    """The registered model `name` (a missing package or checkpoint is one line naming it)."""
+def model_producer(name: str, device: str, weights_path: Optional[Path] = None,
+                   display_name: Optional[str] = None) -> ModelProducer:
+    """The registered model `name` (a missing package or checkpoint is one line naming it), shown as
+    `display_name` (evaluate --name) when given."""
     from ..models.create import create_model
 
     model = create_model(name, device, weights_path, batch_size=MODEL_BATCH)
-    return ModelProducer(model, "reference" if MODELS.entry(name).reference else "bundled", name)
+    return ModelProducer(model, "reference" if MODELS.entry(name).reference else "bundled", display_name or name)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from ..device import pick as pick_device
+from ..errors import LsbenchError
+from ..weights import sha256_file
 from ..shards import ShardIndex
 from . import document, stats
 from .metric_set import columns, make_metrics, metric_names
@@ -30,15 +32,20 @@ from .task import task_plan
 from .workers import score_with_ray, worker_count
 
 
-def results_path(out: Path, model: str, protocol: str, dataset: str, split: Optional[str], seed: int) -> Path:
-    return out / f"{model}__{protocol}__{dataset}-{split or 'all'}__seed{seed}.json"
+def results_path(out: Path, name: str, protocol: str, dataset: str, split: Optional[str], seed: int,
+                 weights_tag: str = "", limit: Optional[int] = None) -> Path:
+    """The results file: what makes one run differ from another is in its name (the model's or --name,
+    the protocol, data, seed, a checkpoint given with --weights, --limit), so two runs never share it."""
+    extra = (f"__w{weights_tag}" if weights_tag else "") + (f"__limit{limit}" if limit else "")
+    return out / f"{name}__{protocol}__{dataset}-{split or 'all'}__seed{seed}{extra}.json"
 
 
 @dataclass
 class Run:
     """One evaluation run, once its pieces are made: what the document is built from."""
 
-    name: str
+    name: str  # what the results carry (--name, or the model's)
+    model: Optional[str]  # the registered model (None: an external submission)
     data: Path
     opts: EvalOptions
     device: str
@@ -71,7 +78,8 @@ class Run:
 
     def config(self) -> RunConfig:
         p, opts = self.plan, self.opts
-        return RunConfig(self.name, p.protocol.name, p.protocol.version, opts.split, p.seed, p.limit,
+        return RunConfig(self.name if self.model in (None, self.name) else f"{self.name} ({self.model})",
+                         p.protocol.name, p.protocol.version, opts.split, p.seed, p.limit,
                          self.index.digest(), {k: w.get("sha256", "") for k, w in sorted(self.weights().items())},
                          p.route, [m.name for m in self.metrics], list(self.settings.pads), p.filelist_sha256,
                          opts.fid_bootstrap, threads=opts.threads)
@@ -86,17 +94,19 @@ def evaluate(model_name: str, data: "str | Path", protocol: str = "random-refere
     the shards at `data`; options are EvalOptions' fields. Returns the results file."""
     t0 = time.time()
     run = prepare(model_name, Path(data), EvalOptions(protocol=protocol, split=split, **options), echo)
+    claim(run)
     rows = score_pairs(run, echo)
     doc = document.build(run, rows, aggregate(run, rows), time.time() - t0)
     finish(run, doc, echo)
     return run.path
 
 
-def prepare(name: str, data: Path, opts: EvalOptions, echo: Callable[[str], None]) -> Run:
+def prepare(model: str, data: Path, opts: EvalOptions, echo: Callable[[str], None]) -> Run:
     """The run's producer, pairs, metrics and settings. A bundled model is made before any shard is
     read, so a missing package or checkpoint is one line before anything else."""
     device = pick_device(opts.device)
-    producer = model_producer(name, device, opts.weights_path) if opts.generated is None else None
+    name = opts.name or model
+    producer = model_producer(model, device, opts.weights_path, name) if opts.generated is None else None
     index = ShardIndex.open(data, opts.split)
     task = task_plan(opts.task, index, data) if opts.generated is not None and opts.task is not None else None
     plan = plan_run(index, opts, producer is not None and producer.whole_clip_own_audio, task)
@@ -109,8 +119,32 @@ def prepare(name: str, data: Path, opts: EvalOptions, echo: Callable[[str], None
     metrics, skipped = make_metrics(metric_names(plan.protocol, opts.metrics), device, quiet)
     settings = Settings(route=plan.route, threads=opts.threads,
                         speech_in_video="whole" if plan.protocol.name == "wav2lip-filelist" else "window")
-    path = results_path(opts.out, name, plan.protocol.name, "+".join(plan.datasets), opts.split, plan.seed)
-    return Run(name, data, opts, device, index, plan, producer, metrics, skipped, settings, path)
+    tag = sha256_file(opts.weights_path)[:8] if opts.weights_path else ""  # a checkpoint of one's own
+    path = results_path(opts.out, name, plan.protocol.name, "+".join(plan.datasets), opts.split, plan.seed, tag,
+                        plan.limit)
+    return Run(name, model if opts.generated is None else None, data, opts, device, index, plan, producer, metrics,
+               skipped, settings, path)
+
+
+def claim(run: Run) -> None:
+    """Nothing is replaced or thrown away unasked: a finished results file of the same name, or an
+    interrupted run's rows, need --overwrite (or --resume for the latter)."""
+    opts, partial = run.opts, run.partial
+    if opts.overwrite:
+        for old in (partial, run.path):
+            old.unlink(missing_ok=True)
+        for folder in [run.path.with_suffix("")] + [Path(f"{run.stem}.{m.name}") for m in run.set_metrics]:
+            shutil.rmtree(folder, ignore_errors=True)  # the old run's saved videos and contributions go with it
+        return
+    if opts.resume and partial.exists():
+        return  # the interrupted run goes on (its results file, if an older one exists, is then replaced)
+    if run.path.exists():
+        raise LsbenchError(f"{run.path} exists: a finished run of the same name; pass --overwrite to replace it "
+                           f"(its saved videos go too), or give --out another folder or --name another name")
+    if partial.exists() and not opts.resume:
+        n = max(0, len(partial.read_text().splitlines()) - 1)
+        raise LsbenchError(f"{partial}: an interrupted run's {n} scored pair(s); --resume continues it, --overwrite "
+                           f"discards it")
 
 
 def _jobs(run: Run) -> list:
@@ -135,7 +169,7 @@ def score_pairs(run: Run, echo: Callable[[str], None]) -> List[dict]:
     jobs = _jobs(run)
     run.n_workers = worker_count(opts.workers, len(jobs))
     if run.n_workers > 1 and jobs and opts.generated is None:
-        rows = score_with_ray(jobs, run.n_workers, run.name, run.device, opts.weights_path,
+        rows = score_with_ray(jobs, run.n_workers, run.model, run.device, opts.weights_path,
                               [m.name for m in run.metrics], run.index, run.settings, echo)
     else:
         scorer = PairScorer(run.producer, run.metrics, run.index, run.settings)
@@ -147,6 +181,10 @@ def score_pairs(run: Run, echo: Callable[[str], None]) -> List[dict]:
                                                      for p in (row["video"], row["target_video"]))
             run.done[row["clip_id"]] = row
             log.add(row)
+    except KeyboardInterrupt:
+        echo(f"interrupted: {len(run.done)} of {len(run.plan.pairs)} pairs are kept in {run.partial}; run the same "
+             f"command with --resume to continue (--overwrite starts over)")
+        raise
     finally:
         log.close()
     return [run.done[p.target] for p in run.plan.pairs]
@@ -180,5 +218,20 @@ def finish(run: Run, doc: dict, echo: Callable[[str], None]) -> None:
     c = doc["counts"]
     echo(f"{run.name} / {run.plan.protocol.name}: {c['scored']} scored, {c['failed']} failed, "
          f"{sum(c['skipped'].values())} skipped {c['skipped'] or ''} -> {run.path}")
+    for line in failure_lines(doc["rows"]):
+        echo(line)
     if not doc["official_weights"]:
         echo("WARNING: weights are not verifiably the official files; the results are flagged non-official")
+    if c["pairs"] and not c["scored"]:
+        first = next(r for r in doc["rows"] if r["status"] != "ok")
+        raise LsbenchError(f"nothing was scored: all {c['pairs']} pairs failed (the results file says why for each); "
+                           f"first: {first['reason']}")
+
+
+def failure_lines(rows: List[dict]) -> List[str]:
+    """Why pairs failed, a line per reason with its count and its first example."""
+    by: Dict[str, List[dict]] = {}
+    for r in rows:
+        if r["status"] != "ok":
+            by.setdefault(r.get("error_code") or "error", []).append(r)
+    return [f"  failed {code}: {len(rs)} pair(s); first: {rs[0]['reason']}" for code, rs in by.items()]

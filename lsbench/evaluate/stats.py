@@ -16,7 +16,7 @@ def bootstrap_ci(values: Sequence[float], seed: int = 0, n_boot: int = N_BOOT) -
     averaged. With fewer than 2 finite values there is no interval (never a zero-width one)."""
     v = np.asarray([float(x) for x in values if x is not None], np.float64)  # "inf" strings of resumed rows too
     finite = v[np.isfinite(v)]
-    out = {"n": int(finite.size), "n_nonfinite": int(v.size - finite.size)}
+    out = {"n": int(finite.size), "n_nonfinite": int(v.size - finite.size), "n_inf": int(np.sum(v == np.inf))}
     if finite.size == 0:
         return {**out, "mean": None, "ci95": None, "interval": "none: no finite value"}
     if finite.size < MIN_CLIPS_FOR_INTERVAL:

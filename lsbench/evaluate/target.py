@@ -51,7 +51,7 @@ def load_target(index: ShardIndex, spec: PairSpec, geometry: fullframe.Geometry)
     own = pcm16_to_float(row["audio"])
     speech = own if spec.audio_from == spec.target else index.audio(spec.audio_from)
     n = spec.n_frames
-    frames, scale = source_frames(row, n, EVAL_MAX_PIXELS)
+    frames, scale = source_frames(row, n)
     track = np.asarray(row["boxes"][:n], np.float64) * scale
     boxes = fullframe.face_boxes(track, frames.shape[1:3], geometry)
     return Target(spec, row, frames, track, boxes, evaluation_crops(frames, track, row), speech, fit(own, n * SPF))
@@ -73,9 +73,10 @@ def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
     return np.stack([cv2.resize(np.ascontiguousarray(f), (size, size)) for f in frames])
 
 
-def source_frames(row: dict, n: int, max_pixels: int = media.MAX_PIXELS) -> Tuple[np.ndarray, float]:
+def source_frames(row: dict, n: int, max_pixels: int = EVAL_MAX_PIXELS) -> Tuple[np.ndarray, float]:
     """(n,H,W,3) RGB frames of the clip's window in its source at 25 fps, and the decode scale
-    (decoded width / source width). The source is the shard's stored copy when it has one,
+    (decoded width / source width). One size rule for evaluate and the task a submission answers
+    (`lsbench pairs`), so a portrait 1080x1920 target is 720x1280 in both. The source is the shard's stored copy when it has one,
     else the file at source_path."""
     start = int(round(float(row.get("start_s") or 0.0) * media.FPS))
     stored = row.get("source_video")

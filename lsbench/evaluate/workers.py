@@ -47,6 +47,7 @@ def score_with_ray(jobs: list, n_workers: int, model_name: str, device: str, wei
     from ..weights import worker_runtime_env
 
     if not ray.is_initialized():  # a Ray of our own, never another job's cluster on this machine
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # as preprocess: a local Ray, no token notice on the console
         ray.init(address="local", num_cpus=n_workers, include_dashboard=False, log_to_driver=False,
                  ignore_reinit_error=True, configure_logging=False)
     echo(f"scoring {len(jobs)} pairs in {n_workers} Ray workers")

@@ -37,13 +37,20 @@ class TrackScore:
     reason: str = ""
     framewise_conf: List[float] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self, framewise: bool = True) -> dict:
+        d = asdict(self)
+        if not framewise:
+            del d["framewise_conf"]
+        return d
 
 
 def _score_clip(scorer: SyncNetScorer, frames: np.ndarray, samples: np.ndarray, idx: int, mode: str,
                 first: int, vshift: int) -> TrackScore:
-    ts = TrackScore(idx, "ok", mode, first, first + len(frames) - 1)
+    covered = min(len(frames), len(samples) // SAMPLES_PER_FRAME)  # syncnet_python scores the shorter of the two
+    ts = TrackScore(idx, "ok", mode, first, first + max(covered, 1) - 1)
+    if covered < len(frames):
+        ts.reason = (f"the audio covers {covered} of the {len(frames)} frames: frames {first + covered}-"
+                     f"{first + len(frames) - 1} are not scored")
     try:
         res = scorer.score(frames, samples, rgb=True, vshift=vshift, mode=mode)
     except ClipTooShort as exc:

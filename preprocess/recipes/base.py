@@ -102,6 +102,11 @@ class Recipe(ABC):
     def find_clips(self, split: Optional[str] = None) -> Iterator[ClipRef]:
         """ClipRefs of one split, or of every split present (see missing_splits)."""
 
+    def unlisted(self) -> List[str]:
+        """Clip files on disk that no split list names (a corpus with split lists skips them): said with
+        a count, never dropped in silence. Corpora whose folders are their splits have none."""
+        return []
+
     def missing_splits(self) -> Dict[str, str]:
         """Splits absent from this copy of the corpus -> what was looked for. find_clips()
         without a split skips them; a corpus with no split at all is a LayoutError."""

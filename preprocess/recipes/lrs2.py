@@ -61,6 +61,13 @@ class LRS2(Recipe):
                 return candidate
         return line.split()[0]
 
+    def unlisted(self) -> List[str]:
+        listed = {(("pretrain" if s == "pretrain" else "main"), self._resolve(line, "pretrain" if s == "pretrain" else "main"))
+                  for s in self.present_splits() for line in self.split_list(s)}
+        return [f"{folder}/{video.name}/{mp4.stem}" for folder in ("main", "pretrain")
+                for video in self.subdirs(self.data / folder) for mp4 in self.files(video, ".mp4")
+                if (folder, f"{video.name}/{mp4.stem}") not in listed]
+
     def missing_splits(self) -> Dict[str, str]:
         return {s: f"{self.lists / f'{s}.txt'} not found" for s in self.splits if not is_file(self.lists / f"{s}.txt")}
 
