@@ -479,12 +479,16 @@ def leaderboard(results, out, serve, port) -> None:
 # ----------------------------------------------------------------------------- weights
 @cli.group()
 def weights() -> None:
-    """Official checkpoints: list, fetch (sha-256 checked), verify, path.
+    """Official checkpoints: list, fetch (sha-256 checked), import, verify, path.
 
     \b
     Files are cached in $LSBENCH_HOME/weights (default ~/.cache/lsbench/weights).
     LSBENCH_WEIGHTS_DIR names a folder of files you already have; it is searched first.
-    LSBENCH_MIRROR=URL fetches every file from URL/<filename> instead of its source.
+    fetch tries each file's sources in order (`weights list` shows them): the authors'
+    current links first (Google Drive files and folders included), LSBENCH_MIRROR=URL
+    (URL/<filename>) and --from URL before them. The first official download of a file
+    with no published hash pins its sha-256; a later one that differs is refused unless
+    --accept-new-hash. Files from mirrors or imports count as non-official.
     """
 
 
@@ -498,39 +502,74 @@ def _hint_spelling(names) -> None:
 @weights.command("list")
 def weights_list() -> None:
     """Every known file: its state (missing, or verified / pinned / mirror / procedural), where
-    it is and its source. Only verified and pinned files count as official."""
+    it is, and every source fetch tries, in order. Only verified and pinned files count as official."""
     from . import weights as W
 
-    head = ("name", "file", "state", "present at", "source")
-    rows = []
+    head = ("name", "file", "state", "present at")
+    rows, sources = [], []
     for s in W.all_specs():
         found = W.find(s)
         state = W.provenance(s, found)["state"] if found else "missing"
-        source = f"none released: {W.trained_by(s)}" if W.trained_by(s) else s.url
-        rows.append((W.public_name(s), s.filename, state, str(found) if found else "-", source))
-    width = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
-    for r in [head] + rows:
-        click.echo("  ".join(f"{r[i]:{width[i]}}" for i in range(4)) + f"  {r[4]}")
+        rows.append((W.public_name(s), s.filename, state, str(found) if found else "-"))
+        made = [f"none released: {W.trained_by(s)}"] if W.trained_by(s) else []
+        sources.append([src.label() for src in W.sources_of(s)] or made or [f"a web page only: {s.url}"])
+    width = [max(len(r[i]) for r in rows + [head]) for i in range(3)]
+    click.echo("  ".join(f"{head[i]:{width[i]}}" for i in range(3)) + f"  {head[3]}")
+    for r, srcs in zip(rows, sources):
+        click.echo("  ".join(f"{r[i]:{width[i]}}" for i in range(3)) + f"  {r[3]}")
+        for n, label in enumerate(srcs, 1):
+            click.echo(f"    source {n}: {label}")
 
 
 @weights.command("fetch")
 @click.argument("names", nargs=-1, required=True)
 @click.option("--force", is_flag=True, help="Download even if a verified copy exists.")
-def weights_fetch(names: List[str], force: bool) -> None:
+@click.option("--from", "from_url", default=None, metavar="URL",
+              help="Try this URL first (one NAME only); what it delivers is recorded as a mirror.")
+@click.option("--accept-new-hash", is_flag=True,
+              help="Take a download whose sha-256 differs from the one pinned at the first official download "
+                   "(the authors replaced the file); the old and new hashes are recorded in the lock file.")
+def weights_fetch(names: List[str], force: bool, from_url: Optional[str], accept_new_hash: bool) -> None:
     """Download NAMES (file names or groups: wav2lip, makeittalk, ...) into the cache."""
     from . import weights as W
+    from .weight_sources import url as url_source
 
     _hint_spelling(names)
+    specs = W.resolve(names)
+    if from_url and len(specs) != 1:
+        raise click.UsageError(f"--from names one file's URL; {', '.join(names)} are {len(specs)} files")
+    extra = [url_source(from_url, "--from", official=False)] if from_url else []
     failed = 0
-    for s in W.resolve(names):
+    for s in specs:
         try:
-            p = W.fetch(s, force=force)
-            click.echo(f"ok      {W.public_name(s):28} {p}")
+            p = W.fetch(s, force=force, extra=extra, accept_new_hash=accept_new_hash,
+                        echo=lambda line: click.echo(f"note    {line}", err=True))
+            click.echo(f"ok      {W.public_name(s):28} {W.provenance(s, p)['state']:10} {p}")
         except LsbenchError as exc:
             failed += 1
             click.echo(f"failed  {W.public_name(s):28} {exc}", err=True)
     if failed:
         sys.exit(1)
+
+
+@weights.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--link", is_flag=True, help="Symlink FILE into the cache instead of copying it.")
+@click.option("--replace", is_flag=True, help="Replace another file already in the cache under this name.")
+def weights_import(name: str, file: Path, link: bool, replace: bool) -> None:
+    """Use a checkpoint you already have as NAME: it is loaded through lsbench's own loader for
+    NAME first (a file of another model is refused), then copied (or linked) into the cache;
+    its sha-256, origin and state (verified / pinned / mirror) are recorded and shown by
+    `lsbench weights list` and `lsbench ls models`."""
+    from . import weights as W
+
+    _hint_spelling([name])
+    s = W.spec(name)
+    dest = W.import_file(s, file, link=link, replace=replace)
+    rec = W.provenance(s, dest)
+    click.echo(f"ok      {W.public_name(s):28} {rec['state']:10} {rec['sha256']}  {dest} ({'link' if link else 'copy'})")
+    click.echo(f"        {rec['why']}")
 
 
 @weights.command("verify")

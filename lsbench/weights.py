@@ -1,9 +1,11 @@
 """The only code in lsbench that downloads, verifies and locates checkpoint files.
 
 Search order for a file: ``$LSBENCH_WEIGHTS_DIR`` (a folder of files the user already
-has), then the cache ``$LSBENCH_HOME/weights``. Downloads go to a temporary name in the
-cache folder, are checked (size, sha-256) and only then renamed into place, so an
-interrupted or corrupt transfer never looks like a usable file.
+has), then the cache ``$LSBENCH_HOME/weights``. Downloads try the spec's sources in order
+(lsbench.weight_sources: plain URLs, Google Drive files and folders), go to a temporary
+name in the cache folder, are checked (size, sha-256, lsbench's own loader) and only then
+renamed into place, so an interrupted, corrupt or wrong transfer never looks like a usable
+file. ``import_file`` takes a file the user already has, after the same loader check.
 
 Every file has one provenance state (``provenance``), so a score can say whether it came
 from the authors' weights:
@@ -28,13 +30,14 @@ import http.client
 import importlib
 import json
 import os
-import urllib.error
-import urllib.request
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .errors import UnsafeCheckpoint, WeightsError
+from .weight_sources import Source, SourceFailed, open_source
+from .weight_sources import url as url_source
 
 CHUNK = 1 << 20
 OFFICIAL_STATES = ("verified", "pinned")
@@ -58,6 +61,7 @@ class WeightSpec:
     sha256_prefix: Optional[str] = None  # leading hex digits of the sha-256 the authors publish in the file name
     loader: str = ""  # "module:function" that loads a file of this spec as lsbench does (keys and shapes checked)
     procedural: str = ""  # "pack/checkpoint id" of ../shared/conformance whose procedural weights stand in for it
+    sources: Tuple[Source, ...] = ()  # where to download it, in order (default: `url`, when it is the file itself)
 
     def __post_init__(self) -> None:
         if self.sha256_prefix is not None and self.sha256_prefix not in self.filename:
@@ -308,67 +312,67 @@ def path(name_or_spec: "str | WeightSpec", check: bool = True) -> Path:
     return p
 
 
-def _url_for(s: WeightSpec) -> str:
+def sources_of(s: WeightSpec, extra: Sequence[Source] = ()) -> List[Source]:
+    """Where fetch looks, in order: sources given for this fetch (--from), then LSBENCH_MIRROR when
+    it is set (it stands in for every official source: a machine that uses a mirror may reach
+    nothing else), else the spec's own (the authors' current links first)."""
     mirror = os.environ.get("LSBENCH_MIRROR")
-    return f"{mirror.rstrip('/')}/{s.filename}" if mirror else s.url
+    if mirror:
+        return list(extra) + [url_source(f"{mirror.rstrip('/')}/{s.filename}", "LSBENCH_MIRROR", official=False)]
+    return list(extra) + (list(s.sources) or ([url_source(s.url)] if s.direct else []))
 
 
-def fetch(s: WeightSpec, force: bool = False, progress: bool = True, timeout: float = 30.0) -> Path:
-    """Download s into the cache (atomically) unless a verified copy is already present."""
+def fetch(s: WeightSpec, force: bool = False, progress: bool = True, timeout: float = 30.0,
+          extra: Sequence[Source] = (), accept_new_hash: bool = False,
+          echo: Callable[[str], None] = lambda line: None) -> Path:
+    """Download s into the cache (atomically) unless a verified copy is already present, trying its
+    sources in order; each source that fails is one line through `echo`."""
     existing = find(s)
     if existing is not None and not force:
         verify(s, existing)
         return existing
+    sources = sources_of(s, extra)
     made = trained_by(s)
-    if made and not os.environ.get("LSBENCH_MIRROR"):
+    if made and not sources:
         raise WeightsError(f"{public_name(s)}: the authors released no weights, so there is nothing to download. "
                            f"Make them with `{made}`, then pass the checkpoint with --weights or put it in a "
                            f"folder as {s.filename} and set LSBENCH_WEIGHTS_DIR to it.")
-    url = _url_for(s)
-    if not s.direct and not os.environ.get("LSBENCH_MIRROR"):
+    if not sources:
         raise WeightsError(
             f"{s.filename} is published behind a web page ({s.url}), not a direct file link: download it "
             f"there and put it in a folder named by LSBENCH_WEIGHTS_DIR. {s.note}".strip()
         )
+    failures = []
+    for n, src in enumerate(sources, 1):
+        try:
+            return _download(s, src, progress, timeout, accept_new_hash)
+        except SourceFailed as exc:
+            failures.append(f"source {n} of {len(sources)} ({src.label()}): {exc}")
+            echo(f"{s.filename}: {failures[-1]}")
+    raise WeightsError(f"cannot download {s.filename}: " + ("; ".join(failures) if len(failures) == 1 else
+                       f"all {len(failures)} sources failed: " + "; ".join(failures)) +
+                       f". Download it elsewhere, then `lsbench weights import {public_name(s)} FILE`, or put "
+                       f"{s.filename} in a folder and set LSBENCH_WEIGHTS_DIR to it.")
+
+
+def _download(s: WeightSpec, src: Source, progress: bool, timeout: float, accept_new_hash: bool) -> Path:
     dest = cache_dir() / s.filename
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{s.filename}.part.{os.getpid()}")
-    h = hashlib.sha256()
-    received = 0
+    tmp = dest.with_name(f".part{os.getpid()}.{s.filename}")  # the file's own suffix: loaders go by it
     try:
-        try:
-            response = urllib.request.urlopen(url, timeout=timeout)
-        except urllib.error.HTTPError as exc:
-            raise WeightsError(
-                f"cannot download {s.filename} from {url}: HTTP {exc.code} {exc.reason}. Download it elsewhere, "
-                f"put {s.filename} in a folder and set LSBENCH_WEIGHTS_DIR to it."
-            ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise WeightsError(
-                f"cannot download {s.filename} from {url} ({reason}). Offline? Download it elsewhere, put "
-                f"{s.filename} in a folder and set LSBENCH_WEIGHTS_DIR to it."
-            ) from None
+        response, link = open_source(src, timeout)
         with response:
             total = response.headers.get("Content-Length")
-            total_n = int(total) if total is not None else s.size
-            bar = _progress(total_n, s.filename, progress)
-            with open(tmp, "wb") as out:
-                while True:
-                    try:
-                        block = response.read(CHUNK)
-                    except (OSError, http.client.HTTPException) as exc:  # IncompleteRead on early close
-                        raise WeightsError(f"download of {url} broke off after {received} bytes ({exc})") from None
-                    if not block:
-                        break
-                    out.write(block)
-                    h.update(block)
-                    received += len(block)
-                    bar.update(len(block))
-            bar.close()
+            digest, received = _stream(response, tmp, int(total) if total is not None else s.size, s.filename,
+                                       progress, link)
         if total is not None and received != int(total):
-            raise WeightsError(f"download of {url} was truncated: {received} of {total} bytes")
-        _check_download(s, tmp, h.hexdigest(), received, url)
+            raise SourceFailed(f"download of {link} was truncated: {received} of {total} bytes")
+        try:
+            load_check(s, tmp)  # a page, another model's file or a changed format is never pinned
+        except WeightsError as exc:
+            raise SourceFailed(f"{link} gave a file lsbench cannot load as {s.name}: "
+                               f"{str(exc).replace(str(tmp), s.filename)}") from None
+        _check_download(s, digest, received, src, link, accept_new_hash)
         os.replace(tmp, dest)
     finally:
         if tmp.exists():
@@ -376,20 +380,88 @@ def fetch(s: WeightSpec, force: bool = False, progress: bool = True, timeout: fl
     return dest
 
 
-def _check_download(s: WeightSpec, tmp: Path, digest: str, received: int, url: str) -> None:
+def _stream(response, tmp: Path, total: Optional[int], name: str, progress: bool, link: str) -> "tuple[str, int]":
+    h, received = hashlib.sha256(), 0
+    bar = _progress(total, name, progress)
+    with open(tmp, "wb") as out:
+        while True:
+            try:
+                block = response.read(CHUNK)
+            except (OSError, http.client.HTTPException) as exc:  # IncompleteRead on early close
+                raise SourceFailed(f"download of {link} broke off after {received} bytes ({exc})") from None
+            if not block:
+                break
+            out.write(block)
+            h.update(block)
+            received += len(block)
+            bar.update(len(block))
+    bar.close()
+    return h.hexdigest(), received
+
+
+def _check_download(s: WeightSpec, digest: str, received: int, src: Source, link: str, accept_new_hash: bool) -> None:
+    """A published hash or prefix is law; the hash pinned at the first official download is kept
+    unless the user accepts a new one (recorded, with the old one, in the lock file)."""
     if s.size is not None and received != s.size:
-        raise WeightsError(f"download of {url}: {received} bytes, expected {s.size}; refused")
-    expected = expected_sha256(s)
-    if expected is not None and digest != expected:
-        raise WeightsError(
-            f"download of {url} refused: sha-256 {digest} does not match the expected {expected}"
-        )
-    _check_prefix(s, digest, f"download of {url}")
-    if expected is None:  # no published or official pin: record this download and where it came from
-        lock = _read_lock()
-        lock[s.filename] = {"sha256": digest, "source": "mirror" if os.environ.get("LSBENCH_MIRROR") else "official",
-                            "url": url}
-        _write_lock(lock)
+        raise SourceFailed(f"download of {link}: {received} bytes, expected {s.size}; refused")
+    if s.sha256 is not None and digest != s.sha256:
+        raise SourceFailed(f"download of {link} refused: sha-256 {digest} does not match the expected {s.sha256}")
+    _check_prefix(s, digest, f"download of {link}")
+    if s.sha256 is not None:
+        return  # vouched for by the authors' own hash: nothing to pin
+    pin = pinned_sha256(s)
+    if pin == digest:
+        return
+    if pin is not None and not accept_new_hash:
+        raise SourceFailed(f"download of {link} refused: sha-256 {digest} does not match the expected {pin}, pinned "
+                           f"at the first official download; if the authors replaced the file, fetch again with "
+                           f"--accept-new-hash (recorded in {lock_path()})")
+    lock = _read_lock()
+    old = lock.get(s.filename)
+    entry = {"sha256": digest, "source": "official" if src.official else "mirror", "url": link}
+    if pin is not None:  # accepted: the old pin is kept in the record's history
+        entry["history"] = list(old.get("history", [])) + [
+            {"sha256": pin, "url": old.get("url", ""), "replaced": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+             "by": "--accept-new-hash"}]
+    lock[s.filename] = entry
+    _write_lock(lock)
+
+
+def import_file(s: WeightSpec, given: Path, link: bool = False, replace: bool = False) -> Path:
+    """Make a file the user already has the managed file of s (a copy, or a symlink with link=True),
+    once lsbench's own loader for s has read it (every key and shape); its sha-256, origin and date
+    go in the lock file. Returns the managed path; its state is then provenance(s)['state']."""
+    given = Path(given).absolute()
+    if not given.is_file():
+        raise WeightsError(f"{given}: no such file")
+    digest = sha256_file(given)
+    load_check(s, given)  # a file of another model, truncated or carrying code: refused here, nothing written
+    dest = cache_dir() / s.filename
+    if dest.exists() and not replace and sha256_file(dest) != digest:
+        raise WeightsError(f"{dest} exists and is another file (sha-256 {sha256_file(dest)}); pass --replace to put "
+                           f"{given} in its place")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{s.filename}.import.{os.getpid()}")
+    try:
+        if link:
+            tmp.symlink_to(given)
+        else:
+            with open(given, "rb") as src, open(tmp, "wb") as out:
+                for block in iter(lambda: src.read(CHUNK), b""):
+                    out.write(block)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+    record = {"sha256": digest, "from": str(given), "link": link, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    lock = _read_lock()
+    old = lock.get(s.filename)
+    if old and old.get("source") == "official":
+        lock[s.filename] = {**old, "imported": record}  # the official pin stays what the file is judged against
+    else:
+        lock[s.filename] = {"sha256": digest, "source": "imported", "url": str(given), "imported": record}
+    _write_lock(lock)
+    return dest
 
 
 def _progress(total: Optional[int], name: str, enabled: bool):
@@ -523,7 +595,8 @@ def load_state_checked(module, state: Dict, p: Path, what: str, expected_format:
 
 
 def _in(p: Path, folder: Optional[str]) -> bool:
-    return bool(folder) and Path(p).resolve().parent == Path(folder).resolve()
+    """p sits in folder (p itself may be a symlink pointing elsewhere: `weights import --link`)."""
+    return bool(folder) and Path(p).absolute().parent.resolve() == Path(folder).resolve()
 
 
 def classify(s: WeightSpec, p: Path, digest: str) -> "tuple[str, str]":
@@ -549,7 +622,9 @@ def classify(s: WeightSpec, p: Path, digest: str) -> "tuple[str, str]":
         return "mirror", f"sha-256 differs from the one pinned at the official download ({pin}): not the official file"
     unchecked = "no published or pinned hash to check it against"
     if rec and rec.get("source") == "mirror" and rec.get("sha256") == digest and _in(p, str(cache_dir())):
-        return "mirror", f"fetched through LSBENCH_MIRROR ({rec.get('url')}); {unchecked}"
+        return "mirror", f"fetched from a mirror (LSBENCH_MIRROR or --from: {rec.get('url')}); {unchecked}"
+    if rec and rec.get("source") == "imported" and rec.get("sha256") == digest and _in(p, str(cache_dir())):
+        return "mirror", f"imported with `lsbench weights import` from {rec.get('url')}; {unchecked}"
     if _in(p, os.environ.get("LSBENCH_WEIGHTS_DIR")):
         return "mirror", f"found in LSBENCH_WEIGHTS_DIR; {unchecked}"
     return "mirror", f"not fetched from the official URL (from {Path(p).parent}); {unchecked}"

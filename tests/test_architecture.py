@@ -17,7 +17,7 @@ MAX_FUNCTION_LINES = 80
 # The longest matching prefix decides a module's layer.
 LAYERS = {
     "lsbench": 1, "lsbench.errors": 1, "lsbench.registry": 1, "lsbench.media": 1, "lsbench.audio": 1,
-    "lsbench.weights": 1, "lsbench.outputs": 1, "lsbench.device": 1, "lsbench.landmarks": 1,
+    "lsbench.weights": 1, "lsbench.weight_sources": 1, "lsbench.outputs": 1, "lsbench.device": 1, "lsbench.landmarks": 1,
     "lsbench.synthetic": 1, "lsbench.sync_energy": 1, "preprocess.schema": 1,
     "lsbench.models": 2, "lsbench.detectors": 2, "lsbench.syncnet": 2, "lsbench.fid": 2, "lsbench.fullframe": 2,
     "lsbench.protocols": 2, "lsbench.shards": 2, "lsbench.data": 2,

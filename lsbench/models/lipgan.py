@@ -15,15 +15,20 @@ import numpy as np
 
 from .. import weights as W
 from ..device import batch_size_for
+from ..weight_sources import drive_file, drive_folder
 from ..weights import WeightSpec
 from . import lipgan_audio
 from .face_crop import FaceCropModel
 
+_DRIVE_ID = "1ZTIt0XII4ZPulMNZbq2yg0x7zQBG6n9e"
+_README = "LipGAN README, master at 0152a563"
 WEIGHTS = [
+    # LipGAN's README (master, commit 0152a563) links https://drive.google.com/open?id=1ZTIt0XII4ZPulMNZbq2yg0x7zQBG6n9e
+    # ("download checkpoints ... into logs/"): an `open?id=` link is a file or a folder, so both are tried
     WeightSpec("lipgan", "lipgan_residual_mfcc.h5", "https://github.com/Rudrabha/LipGAN#getting-the-weights",
-               None, None, "lipgan", direct=False,
-               note="The authors publish it on Google Drive, linked from the LipGAN README.",
-               loader="lsbench.models.lipgan_net:generator_variant", procedural="lipgan/master_generator"),
+               None, None, "lipgan", note="sha-256 not published; pinned in the lock file on first download",
+               loader="lsbench.models.lipgan_net:generator_variant", procedural="lipgan/master_generator",
+               sources=(drive_file(_DRIVE_ID, _README), drive_folder(_DRIVE_ID, "lipgan_residual_mfcc.h5", _README))),
 ]
 
 BYTES_PER_ITEM = 64 << 20  # peak RSS growth measured on CPU: ~58 MB per item at batch 32 (float32)

@@ -20,21 +20,26 @@ from typing import Dict
 import numpy as np
 
 from .. import weights as W
+from ..weight_sources import drive_file
 from ..weights import WeightSpec
 from .base import Generation, LipSyncModel, Pair
 from .makeittalk_portrait import WEIGHTS as PORTRAIT_WEIGHTS
 from .makeittalk_portrait import norm_input_face as norm_face
 
 _PAGE = "https://github.com/yzhou359/MakeItTalk#pre-trained-models"
-_NOTE = "The authors publish it on Google Drive, linked from the MakeItTalk README."
+_NOTE = "sha-256 not published; pinned in the lock file on first download"
+# the README's "Pre-trained Models" table (commit 1e79ba51): one Google Drive file per module, saved under the
+# names quick_demo.ipynb (commit 0918b298) gives them
+_README = "MakeItTalk README at 1e79ba51"
 CHECKPOINTS = [
-    WeightSpec(f"makeittalk_{part}", fname, _PAGE, None, None, "makeittalk", direct=False, note=_NOTE,
-               loader=f"lsbench.models.makeittalk_net:load_{part}", procedural=f"makeittalk/{part}")
-    for part, fname in [
-        ("autovc", "ckpt_autovc.pth"),
-        ("content_branch", "ckpt_content_branch.pth"),
-        ("speaker_branch", "ckpt_speaker_branch.pth"),
-        ("i2i", "ckpt_116_i2i_comb.pth"),
+    WeightSpec(f"makeittalk_{part}", fname, _PAGE, None, None, "makeittalk", note=_NOTE,
+               loader=f"lsbench.models.makeittalk_net:load_{part}", procedural=f"makeittalk/{part}",
+               sources=(drive_file(drive_id, _README),))
+    for part, fname, drive_id in [
+        ("autovc", "ckpt_autovc.pth", "1ZiwPp_h62LtjU0DwpelLUoodKPR85K7x"),
+        ("content_branch", "ckpt_content_branch.pth", "1r3bfEvTVl6pCNw5xwUhEglwDHjWtAqQp"),
+        ("speaker_branch", "ckpt_speaker_branch.pth", "1rV0jkyDqPW-aDJcj7xSO6Zt1zSXqn1mu"),
+        ("i2i", "ckpt_116_i2i_comb.pth", "1i2LJXKp-yWKIEEgJ7C6cE3_2NirfY_0a"),
     ]
 ]
 WEIGHTS = CHECKPOINTS + PORTRAIT_WEIGHTS  # the portrait files are optional: without them dlib runs, flagged

@@ -17,23 +17,36 @@ import numpy as np
 from .. import weights as W
 from ..audio import mel_windows, wav2lip_mel
 from ..device import batch_size_for
+from ..weight_sources import drive_file, drive_folder
 from ..weights import WeightSpec
 from .face_crop import FACE, FaceCropModel
 
-_SP = ("https://iiitaphyd-my.sharepoint.com/personal/radrabha_m_research_iiit_ac_in/_layouts/15/"
-       "download.aspx?SourceUrl=%2Fpersonal%2Fradrabha%5Fm%5Fresearch%5Fiiit%5Fac%5Fin%2FDocuments%2F"
-       "Wav2Lip%5FModels%2F")
+# Where the authors publish the files today. Their IIIT SharePoint links (download.aspx?SourceUrl=...
+# Wav2Lip_Models/wav2lip.pth, wav2lip_gan.pth, lipsync_expert.pth) answer 404 since 2025 (Wav2Lip issues #739,
+# #748, #752); the README then moved to Google Drive: folder 153HLrqlBNxzZcHi17PEvP09kkAfzRshM for Wav2Lip,
+# file 15G3U08c8xsCkOqQxE38Z2XXDnPcOptNk for Wav2Lip + GAN and the checkpoints folder
+# 1I-0dNLfFOSFwrfqjNa-SXuwaURHE5K4k. (The README.md copy read for this, commit 29525604, predates the move;
+# the ids are those the current README and the issues above give.) What each link holds is checked on download:
+# the file must load through lsbench's loader before its sha-256 is pinned.
+_PAGE = "https://github.com/Rudrabha/Wav2Lip#getting-the-weights"
+_README = "Wav2Lip README, Google Drive links since 2025"
+_CHECKPOINTS = "1I-0dNLfFOSFwrfqjNa-SXuwaURHE5K4k"
 _UNPUBLISHED = "sha-256 not published; pinned in the lock file on first download"
 
 _GENERATOR = "lsbench.models.wav2lip_net:load_generator"
 WEIGHTS = [
-    WeightSpec("wav2lip", "wav2lip.pth", _SP + "wav2lip%2Epth", None, None, "wav2lip", note=_UNPUBLISHED,
-               loader=_GENERATOR, procedural="wav2lip/wav2lip"),
+    WeightSpec("wav2lip", "wav2lip.pth", _PAGE, None, None, "wav2lip", note=_UNPUBLISHED,
+               loader=_GENERATOR, procedural="wav2lip/wav2lip",
+               sources=(drive_folder("153HLrqlBNxzZcHi17PEvP09kkAfzRshM", "wav2lip.pth", _README),
+                        drive_folder(_CHECKPOINTS, "wav2lip.pth", _README))),
     # wav2lip_gan.pth has wav2lip.pth's format and layers (only the trained values differ): the pack pins one
-    WeightSpec("wav2lip_gan", "wav2lip_gan.pth", _SP + "wav2lip%5Fgan%2Epth", None, None, "wav2lip", note=_UNPUBLISHED,
-               loader=_GENERATOR, procedural="wav2lip/wav2lip"),
-    WeightSpec("lipsync_expert", "lipsync_expert.pth", _SP + "lipsync%5Fexpert%2Epth", None, None, "wav2lip",
-               note=_UNPUBLISHED, loader="lsbench.models.wav2lip_net:load_expert", procedural="wav2lip_expert/expert"),
+    WeightSpec("wav2lip_gan", "wav2lip_gan.pth", _PAGE, None, None, "wav2lip", note=_UNPUBLISHED,
+               loader=_GENERATOR, procedural="wav2lip/wav2lip",
+               sources=(drive_file("15G3U08c8xsCkOqQxE38Z2XXDnPcOptNk", _README),
+                        drive_folder(_CHECKPOINTS, "wav2lip_gan.pth", _README))),
+    WeightSpec("lipsync_expert", "lipsync_expert.pth", _PAGE, None, None, "wav2lip",
+               note=_UNPUBLISHED, loader="lsbench.models.wav2lip_net:load_expert", procedural="wav2lip_expert/expert",
+               sources=(drive_folder(_CHECKPOINTS, "lipsync_expert.pth", _README),)),
 ]
 
 BYTES_PER_ITEM = 8 << 20  # peak RSS growth measured on CPU: ~6 MB per item at batch 32 (float32)

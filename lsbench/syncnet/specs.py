@@ -1,11 +1,15 @@
 """SyncNet's official checkpoint (VGG, syncnet_python)."""
 
+from ..weight_sources import url
 from ..weights import WeightSpec
+
+_URL = "http://www.robots.ox.ac.uk/~vgg/software/lipsync/data/syncnet_v2.model"
 
 SYNCNET = WeightSpec(
     name="syncnet",
     filename="syncnet_v2.model",
-    url="http://www.robots.ox.ac.uk/~vgg/software/lipsync/data/syncnet_v2.model",
+    url=_URL,
+    sources=(url(_URL, "syncnet_python download_model.sh at ea2d8c72"),),
     sha256=None,
     size=None,
     group="syncnet",
