@@ -118,11 +118,16 @@ def cli() -> None:
 @cli.command(cls=_PreprocessCommand)
 @click.option("--dataset", type=_choices(DATASETS), required=True, help="Corpus layout to read.")
 @click.option("--root", type=click.Path(path_type=Path), required=True, help="Corpus root. lrs2: the folder holding mvlrs_v1/ and the split lists, or mvlrs_v1 itself (either "
-                   "works); lrw: lipread_mp4 (or the folder above it); voxceleb2: the folder holding dev/ and test/ "
-                   "(`lsbench ls datasets` shows each layout).")
+                   "works); lrs3: the folder holding pretrain/ trainval/ test/; lrw: lipread_mp4 (or the folder "
+                   "above it); voxceleb2: the folder holding dev/ and test/; hdtf: the folder holding HDTF_dataset/ "
+                   "and videos/, or cut clips RD|WDA|WRA_Name_nnn.mp4 (`lsbench ls datasets` shows each layout).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder for shards.")
-@click.option("--split", default=None, help="Only this split (lrs2: train/val/test/pretrain; lrw: train/val/test; "
-                                            "voxceleb2: dev/test). Default: every split present.")
+@click.option("--split", default=None, help="Only this split (lrs2: train/val/test/pretrain; lrs3: pretrain/trainval/"
+                                            "test; lrw: train/val/test; voxceleb2: dev/test; hdtf: train/test). "
+                                            "Default: every split present.")
+@click.option("--split-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="hdtf (no official split): a list of the test clips (Name_k, one per line) instead of lsbench's "
+                   "identity-disjoint hdtf-identity-v1 split; its sha-256 goes in the dataset card.")
 @click.option("--limit", type=int, default=None, help="Only the first N clips (quick runs).")
 @click.option("--crop-size", type=int, default=96, show_default=True, help="Face crop side in pixels.")
 @click.option("--crop-scale", type=float, default=0.15, show_default=True, help="Growth of the face box before cropping (0.4 = syncnet_python).")
@@ -142,7 +147,7 @@ def cli() -> None:
 @click.option("--workers", type=int, default=None, help="Actors processing clips (default: one per CPU).")
 @click.option("--ray-address", default=None, help="Join this Ray cluster (default: start a local one).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector, detect_every, sync, sync_min_conf,
+def preprocess(dataset, root, out, split, split_file, limit, crop_size, crop_scale, detector, detect_every, sync, sync_min_conf,
                energy_min_conf, sync_max_offset, shard_mb, max_decode_gb, shard_rows, workers, ray_address,
                no_progress) -> None:
     """Corpus -> synchronised Parquet shards (Ray pipeline).
@@ -162,7 +167,7 @@ def preprocess(dataset, root, out, split, limit, crop_size, crop_scale, detector
                  max_decode_gb=max_decode_gb)
     opts = RunOptions(dataset=dataset, root=root, out=out, split=split, limit=limit, detector=detector,
                       shard_bytes=shard_mb << 20, shard_rows=shard_rows, ray_address=ray_address, num_workers=workers,
-                      progress=not no_progress)
+                      progress=not no_progress, split_file=split_file)
     run(opts, cfg, echo=click.echo)
 
 
@@ -633,6 +638,8 @@ def ls(kind: Optional[str]) -> None:
         width = max(len(e.name) for e in entries)
         for e in entries:
             click.echo(f"  {e.name:{width}}  {e.summary}" + (f" [planned: {e.planned}]" if e.planned else ""))
+            if getattr(e, "lse_route", None):
+                click.echo(f"  {'':{width}}    LSE route: {e.lse_route}")
             for s in W.specs_of(e.weights):
                 found = W.find(s)
                 state = W.provenance(s, found)["state"] if found else "missing"

@@ -120,6 +120,12 @@ DATASETS.register("lrs2", "preprocess.recipes.lrs2:LRS2", "LRS2 (mvlrs_v1/{main,
 DATASETS.register("lrw", "preprocess.recipes.lrw:LRW", "LRW (lipread_mp4/WORD/{train,val,test})", lse_route="whole-frame")
 DATASETS.register("voxceleb2", "preprocess.recipes.voxceleb2:VoxCeleb2", "VoxCeleb2 (dev|test/mp4/idXXXXX)",
                   lse_route="pipeline")
+DATASETS.register("lrs3", "preprocess.recipes.lrs3:LRS3",
+                  "LRS3 ({pretrain,trainval,test}/SPEAKER/NNNNN.mp4 + .txt with word timings)", lse_route="whole-frame")
+DATASETS.register("hdtf", "preprocess.recipes.hdtf:HDTF",
+                  "HDTF (HDTF_dataset/ annotations + videos/Name.mp4, cut and cropped here; or cut clips "
+                  "RD|WDA|WRA_Name_nnn.mp4); split: identity-disjoint hdtf-identity-v1 or --split-file",
+                  lse_route="pipeline")
 
 DETECTORS = Registry("detector", base="lsbench.detectors.base:FaceDetector")
 DETECTORS.register("s3fd", "lsbench.detectors.s3fd:S3FDDetector", "S3FD, official sfd_face.pth (syncnet_python)",

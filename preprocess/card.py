@@ -74,6 +74,7 @@ def write_card(out: Path, build: dict, run: dict) -> dict:
         "unreadable_folders": len(run.get("unreadable_folders", [])),
         "unreadable_folder_paths": run.get("unreadable_folders", [])[:100],
         "unlisted_clips": run.get("unlisted_clips", 0),  # on disk, in no split list: not processed
+        "split_definition": run.get("split_definition"),  # a recipe's own split (HDTF): rule or file, sha-256
         "shard_files": [f.name for f in files],
         "error_files": sorted(f.name for f in (out / "errors").glob("*.parquet")) if (out / "errors").is_dir() else [],
         "versions": {"lsbench": __version__, "pipeline": PIPELINE_VERSION, "python": platform.python_version(),

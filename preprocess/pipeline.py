@@ -22,6 +22,7 @@ and stops with the one line, and a later run retries the rest.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import time
@@ -58,6 +59,7 @@ class RunOptions:
     ray_address: Optional[str] = None
     num_workers: Optional[int] = None
     progress: bool = True
+    split_file: Optional[Path] = None  # a recipe that defines its own split (HDTF): the test clips' list instead
 
 
 ROW_GROUP_ROWS = 16  # small row groups: `evaluate` reads one clip at a time without reading a whole file
@@ -100,12 +102,11 @@ class Listing:
     missing_splits: Dict[str, str]
     unreadable_folders: List[str]  # "path (reason)": their clips could not be listed
     unlisted: List[str] = field(default_factory=list)  # clips on disk in no split list: skipped, and counted
+    split_definition: Optional[dict] = None  # a recipe's own split (HDTF): its rule or file, and sha-256
 
 
 def list_corpus(opts: RunOptions) -> Listing:
-    from lsbench.registry import DATASETS
-
-    recipe = DATASETS.create(opts.dataset, opts.root)
+    recipe = make_recipe(opts)
     missing = recipe.missing_splits() if opts.split is None else {}
     refs = []
     for ref in recipe.find_clips(opts.split):
@@ -117,7 +118,23 @@ def list_corpus(opts: RunOptions) -> Listing:
                            + (f" in split {opts.split!r}" if opts.split else "")
                            + (f"; {len(recipe.unreadable)} folder(s) could not be read, e.g. {recipe.unreadable[0]}"
                               if recipe.unreadable else ""))
-    return Listing(refs, missing, list(recipe.unreadable), recipe.unlisted())
+    split_def = recipe.split_definition() if hasattr(recipe, "split_definition") else None
+    return Listing(refs, missing, list(recipe.unreadable), recipe.unlisted(), split_def)
+
+
+def make_recipe(opts: RunOptions):
+    """The dataset's recipe; one that cuts clips from longer videos writes them under OUT/clips, and
+    --split-file goes to a recipe that defines its own split (refused, in one line, by the others)."""
+    from lsbench.registry import DATASETS
+
+    cls = DATASETS.load(opts.dataset)
+    if opts.split_file is not None and "split_file" not in inspect.signature(cls.__init__).parameters:
+        raise LsbenchError(f"--split-file: {opts.dataset} takes its splits from the corpus itself; only datasets "
+                           f"without an official split (hdtf) accept a split file")
+    recipe = cls(opts.root, split_file=opts.split_file) if opts.split_file is not None else cls(opts.root)
+    if hasattr(recipe, "cut_root"):
+        recipe.cut_root = Path(os.path.abspath(opts.out)) / "clips"
+    return recipe
 
 
 def find_refs(opts: RunOptions) -> List[dict]:
@@ -214,7 +231,7 @@ def _flat_refs(refs: List[dict]) -> List[dict]:
     """Ray Data columns must be flat: nested word timings travel as JSON text."""
     return [{**r, "words": json.dumps(r["words"]) if r.get("words") is not None else "",
              "word_duration": float("nan") if r.get("word_duration") is None else float(r["word_duration"]),
-             "audio_path": r.get("audio_path") or ""} for r in refs]
+             "audio_path": r.get("audio_path") or "", "cut": r.get("cut") or ""} for r in refs]
 
 
 class ShardWriter:
@@ -371,7 +388,8 @@ def run(opts: RunOptions, cfg: Config, echo: Callable[[str], None] = print) -> d
                                    "processed": len(todo), "seconds": round(time.time() - t0, 2),
                                    "missing_splits": listing.missing_splits,
                                    "unreadable_folders": listing.unreadable_folders,
-                                   "unlisted_clips": len(listing.unlisted)})
+                                   "unlisted_clips": len(listing.unlisted),
+                                   "split_definition": listing.split_definition})
     echo(f"done: {card['counts']['ok']} clips in shards, {card['counts']['failed']} in errors "
          f"({', '.join(f'{k}: {v}' for k, v in card['errors_by_reason'].items()) or 'none'}), "
          f"{card['hours']:.3f} h of video; {out}")

@@ -38,14 +38,17 @@ COLUMNS: List[Column] = [
     # ids
     _col("clip_id", pa.string(), "unique id: dataset/split/the clip's path in the corpus, without extension",
          "train", "eval", "card", "resume", "validate"),
-    _col("dataset", pa.string(), "corpus name (lrs2, lrw, voxceleb2)", "eval"),
-    _col("split", pa.string(), "the corpus's split (lrs2: train/val/test/pretrain; lrw: train/val/test; "
-                               "voxceleb2: dev/test)", "train", "eval", "card", "validate"),
-    _col("speaker_id", pa.string(), "speaker (VoxCeleb2 idXXXXX); the video id for LRS2; empty for LRW"),
-    _col("video_id", pa.string(), "source video the clip was cut from (LRS2 videoid, VoxCeleb2 YouTube id)"),
+    _col("dataset", pa.string(), "corpus name (lrs2, lrs3, lrw, voxceleb2, hdtf)", "eval"),
+    _col("split", pa.string(), "the corpus's split (lrs2: train/val/test/pretrain; lrs3: pretrain/trainval/test; "
+                               "lrw: train/val/test; voxceleb2: dev/test; hdtf: train/test, lsbench's)", "train",
+         "eval", "card", "validate"),
+    _col("speaker_id", pa.string(), "speaker (VoxCeleb2 idXXXXX, LRS3 speaker id, HDTF identity); the video id for "
+                                    "LRS2; empty for LRW"),
+    _col("video_id", pa.string(), "source video the clip was cut from (LRS2 videoid, VoxCeleb2 YouTube id, HDTF "
+                                  "CATEGORY_Name)"),
     _col("source_path", pa.string(), "absolute path of the clip's video file when it was processed", "eval"),
     _col("transcript", pa.string(), "the corpus's text (LRS2 `Text:` line, LRW word); empty when none"),
-    _col("words", pa.list_(WORD), "word timings (LRS2 pretrain): word, start and end in seconds of the source "
+    _col("words", pa.list_(WORD), "word timings (LRS2 pretrain, LRS3): word, start and end in seconds of the source "
                                   "clip, ASD score; null when the corpus gives none"),
     _col("word_duration", pa.float32(), "LRW: the `Duration:` of the word in seconds (centred in the clip); "
                                         "null elsewhere"),

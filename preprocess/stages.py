@@ -26,6 +26,7 @@ from lsbench.errors import Failure, MediaError, environment_failure
 from lsbench.sync_energy import estimate_offset
 from lsbench.syncnet.track import Track, crop_track, detect_sparse, track_faces
 
+from .cut import cut_clip
 from .schema import PIPELINE_VERSION, RESULT_SCHEMA, SHARD_SCHEMA, make_row
 
 SPF = media.SAMPLES_PER_FRAME
@@ -96,6 +97,11 @@ def decode(clip: Clip, cfg: Config) -> Clip:
     src = clip.ref["source_path"]
     if clip.ref.get("missing"):
         raise _fail("listed", "missing_file", f"{src}: listed in the split file but not on disk")
+    if clip.ref.get("cut"):  # a stretch of a longer video (HDTF): cut once into src
+        try:
+            cut_clip(clip.ref)
+        except Failure as exc:
+            raise _fail("listed" if exc.code == "missing_file" else "decode", exc.code, str(exc)) from None
     try:
         info = media.probe(src)
         if not info.has_video:

@@ -253,6 +253,8 @@ def test_wav2lip_filelist_pairs_lengths_and_skip_reasons(real_shards, tmp_path, 
     lst.write_text(f"{short} {long_}\n{long_} {short}\nnope/00001 {short}\n{short} 9999/00009\n{short} {long_}\n")
     doc = run("wav2lip", real_shards, tmp_path, protocol="wav2lip-filelist", filelist=lst, device="cpu")
     assert doc["protocol"]["name"] == "wav2lip-filelist" and doc["protocol"]["filelist"]["lines"] == 5
+    assert doc["protocol"]["filelist"]["sha256"] == __import__("hashlib").sha256(lst.read_bytes()).hexdigest()
+    assert doc["run"]["config"]["filelist_sha256"] == doc["protocol"]["filelist"]["sha256"]  # part of the resume key
     assert doc["protocol"]["pairs"] == [[ids[1], ids[0], -1]]
     assert doc["rows"][0]["n_frames"] == mel_window_count(50 * 640) == 46 and doc["rows"][0]["status"] == "ok"
     assert doc["counts"]["skipped"] == {"video_shorter_than_speech": 1, "audio_not_in_shards": 1,

@@ -121,8 +121,9 @@ def test_lists_elsewhere_are_derived_from_the_registry():
     train_model = next(p for p in cli.commands["train"].params if p.name == "model")
     assert isinstance(train_model.type, click.Choice) and list(train_model.type.choices) == list(trainers())
     assert set(trainers()) == {"synctalkface", "syncnet"}
-    assert {d.name: d.lse_route for d in DATASETS} == {"lrs2": "whole-frame", "lrw": "whole-frame",
-                                                       "voxceleb2": "pipeline"}
+    assert {d.name: d.lse_route for d in DATASETS} == {"lrs2": "whole-frame", "lrs3": "whole-frame",
+                                                       "lrw": "whole-frame", "voxceleb2": "pipeline",
+                                                       "hdtf": "pipeline"}
     from test_order_independence import MODELS as ORDER_MODELS
 
     assert ORDER_MODELS == MODELS.names(ready_only=True)

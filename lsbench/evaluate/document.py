@@ -141,8 +141,22 @@ def protocol_section(run_plan, whole_clip_own_audio: bool) -> dict:
 
 
 def dataset_section(data: Path, run_plan, split, index) -> dict:
-    return {"path": str(data), "datasets": run_plan.datasets, "split": split,
-            "shard_files": [f.name for f in index.files], "shards_digest": index.digest()}
+    out = {"path": str(data), "datasets": run_plan.datasets, "split": split,
+           "shard_files": [f.name for f in index.files], "shards_digest": index.digest()}
+    split_def = _card(data).get("split_definition")
+    if split_def:  # a split lsbench defined (HDTF): which rule or file, so results say which clips were test
+        out["split_definition"] = split_def
+    return out
+
+
+def _card(data: Path) -> dict:
+    from ..data import shard_root
+
+    try:
+        card = json.loads((shard_root(data) / "dataset_card.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return card if isinstance(card, dict) else {}
 
 
 def metrics_section(metrics: list, skipped: Dict[str, str]) -> dict:

@@ -29,6 +29,7 @@ class ClipRef:
     words: Optional[List[Dict]] = field(default=None, compare=False)  # LRS2 pretrain word timings
     word_duration: Optional[float] = None  # LRW: the `Duration:` of the word
     missing: bool = False  # listed in a split file but absent on disk: becomes an errors row
+    cut: Optional[str] = None  # JSON {from, start, end, crop [x, w, y, h], annotation}: decode cuts source_path from it
 
     def to_dict(self) -> dict:
         return asdict(self)
