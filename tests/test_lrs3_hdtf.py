@@ -110,10 +110,13 @@ def test_hdtf_official_layout_is_cut_by_its_annotations(shared, tmp_path):
 
 def test_hdtf_cut_clips_get_the_same_ids_and_the_split_is_identity_disjoint(shared, tmp_path):
     root = tmp_path / "cut"
-    for name in ("WDA_AlexandriaOcasioCortez_000", "WDA_AmyKlobuchar0_000", "WDA_AmyKlobuchar1_002", "RD_Radio7_001"):
+    for name in ("WDA_AmyKlobuchar0_000", "WDA_AmyKlobuchar1_002", "RD_Radio7_001"):
         (root / "clips").mkdir(parents=True, exist_ok=True)
         (root / "clips" / f"{name}.mp4").write_bytes(b"")  # listing reads names only
+    _cut(shared / "media" / AOC, root / "clips" / "WDA_AlexandriaOcasioCortez_000.mp4", 0, 2.0)
     refs = list(HDTF(root).find_clips())
+    table = _process([r.to_dict() for r in refs if "Alexandria" in r.clip_id])
+    assert table.column("ok").to_pylist() == [True] and table.column("n_frames").to_pylist() == [50]
     ids = sorted(r.clip_id.split("/")[-1] for r in refs)
     assert ids == ["AlexandriaOcasioCortez_0", "AmyKlobuchar0_0", "AmyKlobuchar1_2", "Radio7_1"]
     by = {r.clip_id.split("/")[-1]: r for r in refs}
@@ -160,3 +163,19 @@ def test_preprocess_and_evaluate_run_on_hdtf(shared, tmp_path, ray_local):
     doc = json.loads(next((tmp_path / "r").glob("*.json")).read_text())
     assert doc["coverage"] == {"pairs": 2, "scored": 2} and doc["lse_route"]["name"] == "pipeline"
     assert doc["dataset"]["split_definition"] == card["split_definition"]
+
+
+@pytest.mark.slow
+def test_preprocess_runs_on_lrs3(shared, tmp_path, ray_local):
+    root = tmp_path / "lrs3"
+    for spk, src, start in (("0Fi83BHQsMA", "videoretalking/face_2.mp4", 0.0), ("0JGarsZE1rk", AOC, 2.0)):
+        _cut(shared / "media" / src, root / "test" / spk / "00001.mp4", start, 2.0)
+        (root / "test" / spk / "00001.txt").write_text("Text:  HELLO\nConf:  4\n\nWORD START END ASDSCORE\n"
+                                                       "HELLO 0.10 0.40 3.5\n")
+    out = tmp_path / "shards"
+    r = CliRunner().invoke(cli, ["preprocess", "--dataset", "lrs3", "--root", str(root), "--out", str(out),
+                                 "--detector", "dlib", "--sync", "none", "--workers", "1", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "dataset_card.json").read_text())["counts"] == {"listed": 2, "ok": 2, "failed": 0}
+    words = pq.read_table(out / "shards", columns=["words"]).column("words").to_pylist()
+    assert [[w["word"] for w in ws] for ws in words] == [["HELLO"], ["HELLO"]]
