@@ -231,11 +231,7 @@ class Entry:
     @property
     def failures(self) -> List[Tuple[str, int, str]]:
         """(reason code, count, first message) of the pairs that failed."""
-        by: Dict[str, List[str]] = {}
-        for r in self.doc["rows"]:
-            if r.get("status") != "ok":
-                by.setdefault(str(r.get("error_code") or "error"), []).append(str(r.get("reason", "")))
-        return [(code, len(msgs), msgs[0]) for code, msgs in by.items()]
+        return R.failures(self.doc["rows"])
 
     @property
     def has_lse(self) -> bool:

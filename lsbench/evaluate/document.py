@@ -18,7 +18,7 @@ import platform
 import subprocess
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -117,6 +117,16 @@ def _git_hash() -> str:
                               timeout=5).stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def failures(rows: List[dict]) -> List[Tuple[str, int, str]]:
+    """(reason code, pairs, the first one's reason) of the rows that failed, in row order: what the
+    console and the board say about them."""
+    by: Dict[str, List[str]] = {}
+    for r in rows:
+        if r.get("status") != "ok":
+            by.setdefault(str(r.get("error_code") or "error"), []).append(str(r.get("reason", "")))
+    return [(code, len(reasons), reasons[0]) for code, reasons in by.items()]
 
 
 def model_section(producer, task, rows: List[dict]) -> dict:

@@ -141,7 +141,7 @@ def claim(run: Run) -> None:
     if run.path.exists():
         raise LsbenchError(f"{run.path} exists: a finished run of the same name; pass --overwrite to replace it "
                            f"(its saved videos go too), or give --out another folder or --name another name")
-    if partial.exists() and not opts.resume:
+    if partial.exists():
         n = max(0, len(partial.read_text().splitlines()) - 1)
         raise LsbenchError(f"{partial}: an interrupted run's {n} scored pair(s); --resume continues it, --overwrite "
                            f"discards it")
@@ -230,8 +230,4 @@ def finish(run: Run, doc: dict, echo: Callable[[str], None]) -> None:
 
 def failure_lines(rows: List[dict]) -> List[str]:
     """Why pairs failed, a line per reason with its count and its first example."""
-    by: Dict[str, List[dict]] = {}
-    for r in rows:
-        if r["status"] != "ok":
-            by.setdefault(r.get("error_code") or "error", []).append(r)
-    return [f"  failed {code}: {len(rs)} pair(s); first: {rs[0]['reason']}" for code, rs in by.items()]
+    return [f"  failed {code}: {n} pair(s); first: {first}" for code, n, first in document.failures(rows)]
