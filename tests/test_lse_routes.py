@@ -141,6 +141,7 @@ def test_whole_frame_route_equals_wav2lips_evaluate(name, src, start, seconds, s
     assert ours.offset == ref["offset"]
     assert abs(ours.lse_c - ref["conf"]) <= LSE_C_TOL, (ours.lse_c, ref["conf"])
     assert abs(ours.lse_d - ref["dist"]) <= LSE_D_TOL, (ours.lse_d, ref["dist"])
+    print(f"whole-frame {name}: |dLSE-C| {abs(ours.lse_c - ref['conf']):.5f} |dLSE-D| {abs(ours.lse_d - ref['dist']):.5f}")
     # all 31 shifts agree, not only the minimum (procedural weights often put it at the edge, +-15)
     np.testing.assert_allclose(spy.returned[0].mdist, ref["mdist"], atol=LSE_D_TOL, rtol=0)
 
@@ -189,6 +190,7 @@ def test_pipeline_route_equals_syncnet_pipeline(name, src, start, seconds, tmp_p
         assert track.offset == offset
         assert abs(track.lse_c - conf) <= LSE_C_TOL, (track.lse_c, conf)
         assert abs(track.lse_d - dist) <= LSE_D_TOL, (track.lse_d, dist)
+        print(f"pipeline {name}: |dLSE-C| {abs(track.lse_c - conf):.5f} |dLSE-D| {abs(track.lse_d - dist):.5f}")
     for res, dists in zip(our_curves.returned, official_curves.returned):  # every shift of every track
         np.testing.assert_allclose(res.mdist, torch.stack(dists, 1).mean(1).numpy(), atol=LSE_D_TOL, rtol=0)
     assert len(our_curves.returned) == len(official_curves.returned) == len(ours.tracks)
