@@ -52,7 +52,7 @@ def render(doc: dict, source: str) -> str:
         plots.append(f"<h3>{html.escape(key)}</h3><div class=\"plots\">" + "".join(
             f"<figure>{svg_curve(m['families'][f]['curve'], m['higher_is_better'])}<figcaption>{html.escape(f)}: "
             f"{html.escape(m['families'][f]['verdict'])}</figcaption></figure>" for f in families) + "</div>")
-    skipped = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in doc["skipped_metrics"].items())
+    skipped = "".join(f"<li>{html.escape(k)}: {html.escape(scrub(str(v)))}</li>" for k, v in doc["skipped_metrics"].items())
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>What each metric sees</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:3px 8px;border-bottom:1px solid #ddd}}
 .responds{{background:#dfd}}.inverted{{background:#fdd}}.blind{{background:#eee}}.undefined{{color:#999}}
