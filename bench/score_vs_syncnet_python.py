@@ -19,6 +19,10 @@ and wav (columns "same input"); its own decode skips the lossy JPEG step, so its
 the mp4 (column "ours, mp4") differ slightly, as any two decodes of a clip do.
 The weights are the conformance pack's procedural syncnet_v2.model (no official file can be
 downloaded here); both sides load the same file. Model loading is excluded on both sides.
+Roofline probe, timed in the same run after the clips: one channels-last 3x3 conv2d of SyncNet's lip
+conv3-5 shape (256->256 on 13x13, the scorer's windows per call), with 1 thread and with the bench's
+threads; its GFLOP/s is printed beside the GFLOP/s lsbench's SyncNet passes achieved on the clips
+(LIP_GMAC + AUD_GMAC a window) and the fraction of it they reach.
 Last line: `speedup: <total reference time / total lsbench time>x`, the reference being the
 lighter evaluate path (the pipeline ratio is printed just above it).
 """
@@ -40,6 +44,32 @@ from harness import SHARED, ReplayedDetections, Timer, materialise, run_pipeline
 # multiply-accumulates per 5-frame window (224x224 lips, 13x20 MFCC), counted layer by layer from the model
 LIP_GMAC = (96 * 109 * 109 * 15 * 49 + 256 * 26 * 26 * 96 * 25 + 3 * 256 * 13 * 13 * 256 * 9 + 512 * 256 * 36) / 1e9
 AUD_GMAC = (64 * 260 * 9 + 192 * 260 * 64 * 9 + 99 * (384 * 192 + 256 * 384 + 256 * 256) * 9 + 512 * 256 * 20) / 1e9
+
+
+def conv_probe(n: int, threads: int, seconds: float = 1.0) -> float:
+    """GFLOP/s of one channels-last 3x3 conv2d 256->256 on (n, 256, 13, 13), padding 1: the shape of SyncNet's lip
+    conv3-conv5, the bulk of a window's arithmetic after conv2, as oneDNN runs it here with `threads` torch threads
+    (best call of those made in `seconds`, after three warm-up calls): what this CPU attains on such a layer."""
+    import torch
+    import torch.nn.functional as F
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 256, 13, 13, generator=g).contiguous(memory_format=torch.channels_last)
+    w = (torch.randn(256, 256, 3, 3, generator=g) / 48).contiguous(memory_format=torch.channels_last)
+    best, t_end = float("inf"), time.perf_counter() + seconds
+    try:
+        with torch.inference_mode():
+            for _ in range(3):
+                F.conv2d(x, w, padding=1)
+            while time.perf_counter() < t_end:
+                t0 = time.perf_counter()
+                F.conv2d(x, w, padding=1)
+                best = min(best, time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(saved)
+    return 2 * n * 13 * 13 * 256 * 256 * 9 / best / 1e9
 
 
 def main() -> int:
@@ -173,10 +203,17 @@ def main() -> int:
     print(f"offsets equal on {same_offsets}/{len(videos)} clips; worst |dLSE-C| {worst_c:.4f}, worst |dLSE-D| {worst_d:.4f} "
           f"(pack tolerances 0.02 and 1.0; distances are ~1e3-1e4 with procedural weights)")
     print(f"total: reference {t_ref_total:.2f} s, lsbench {t_ours_total:.2f} s")
+    achieved = 2 * (LIP_GMAC + AUD_GMAC) * n_windows / net_ours_total
     print(f"network forward passes alone (same {n_windows} windows, same float32 arithmetic): reference "
           f"{net_ref_total:.2f} s ({1e3 * net_ref_total / n_windows:.1f} ms/window), lsbench {net_ours_total:.2f} s "
           f"({1e3 * net_ours_total / n_windows:.1f} ms/window; lip trunk {LIP_GMAC:.2f} GMAC + audio {AUD_GMAC:.2f} GMAC "
-          f"a window = {2 * (LIP_GMAC + AUD_GMAC) * n_windows / net_ours_total:.0f} GFLOP/s achieved)")
+          f"a window = {achieved:.0f} GFLOP/s achieved)")
+    threads, chunk = torch.get_num_threads(), scorer.chunk_frames
+    probe_1, probe_n = conv_probe(chunk, 1), conv_probe(chunk, threads)
+    print(f"roofline probe (this run, after the clips): channels-last 3x3 conv2d 256->256 on {chunk}x256x13x13 "
+          f"(SyncNet's lip conv3-5, {chunk} windows a call as the scorer batches them): 1 thread {probe_1:.0f} GFLOP/s, "
+          f"{threads} threads {probe_n:.0f} GFLOP/s; SyncNet achieved {achieved:.0f} GFLOP/s = "
+          f"{achieved / probe_n:.0%} of the probe at {threads} threads ({achieved / probe_1:.0%} of one thread's)")
     print(f"bound: even with decoding and everything else free, lsbench could be at most "
           f"{t_ref_total / net_ours_total:.2f}x faster than the reference without changing the network's arithmetic")
     if pipe:
