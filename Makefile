@@ -49,10 +49,11 @@ shared:
 conformance: setup
 	$(BIN)/lsbench conformance $(SHARED)/conformance  # every pack a registration names (lsbench/registry.py)
 
-# every benchmark script, each printing lsbench against its reference side by side (docs/benchmarks.md);
+# every benchmark script (bench/gpu.sh needs a GPU: run it by hand), each printing lsbench against its reference side by side (docs/benchmarks.md);
 # scale.py at BENCH_N clips (its own default, 5,000, takes about 20 min here)
 BENCH_N ?= 500
 bench: setup
 	LSBENCH_SHARED=$(SHARED) $(BIN)/python bench/score_vs_syncnet_python.py
 	LSBENCH_SHARED=$(SHARED) $(BIN)/python bench/preprocess_vs_reference.py
+	LSBENCH_SHARED=$(SHARED) $(BIN)/python bench/evaluate_vs_official.py
 	$(BIN)/python bench/scale.py --n $(BENCH_N) --small $$(( $(BENCH_N) / 10 ))
