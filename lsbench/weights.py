@@ -503,7 +503,8 @@ def load_torch(p: Path, what: str = "checkpoint"):
             raise UnsafeCheckpoint(f"{p}: {what} refused: it holds objects other than tensors ({found})") from None
         detail = next((ln for ln in lines if ln.startswith("Unsupported operand") or "load key" in ln), lines[0] if lines else "")
         raise WeightsError(f"{p}: {what} cannot be read (truncated or not a torch file: {detail})") from None
-    except (EOFError, RuntimeError, ValueError, OSError) as exc:
+    except (EOFError, RuntimeError, ValueError, OSError, IndexError, KeyError, TypeError, AttributeError) as exc:
+        # random or truncated bytes reach the unpickler in any state: each of these is "not a torch file"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{p}: {what} cannot be read (truncated or not a torch file: {first})") from None
 
