@@ -30,6 +30,7 @@ import http.client
 import importlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -446,9 +447,7 @@ def import_file(s: WeightSpec, given: Path, link: bool = False, replace: bool = 
         if link:
             tmp.symlink_to(given)
         else:
-            with open(given, "rb") as src, open(tmp, "wb") as out:
-                for block in iter(lambda: src.read(CHUNK), b""):
-                    out.write(block)
+            shutil.copyfile(given, tmp)
         os.replace(tmp, dest)
     finally:
         if tmp.is_symlink() or tmp.exists():

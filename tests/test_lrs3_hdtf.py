@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
 import pyarrow.parquet as pq
 import pytest
@@ -28,8 +27,8 @@ AOC = "hdtf_sadtalker/WDA_AlexandriaOcasioCortez_000.mp4"  # 512x512, 8.06 s, 25
 
 def _cut(src, dest, start, seconds):
     dest.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-ss", str(start), "-t", str(seconds), "-i", str(src),
-                    "-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", str(dest)], check=True)
+    media.ffmpeg("-ss", str(start), "-t", str(seconds), "-i", str(src), "-c:v", "libx264", "-crf", "18",
+                 "-pix_fmt", "yuv420p", "-c:a", "aac", str(dest))
 
 
 def _process(refs):

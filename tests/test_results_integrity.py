@@ -54,8 +54,7 @@ def _lines(task):
         return list(csv.DictReader(f))
 
 
-def _ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", *args], check=True)
+_ffmpeg = media.ffmpeg  # quiet, -y, one-line error
 
 
 def _copy(sub, dest):
