@@ -99,26 +99,11 @@ def validate_shards(folder: "str | Path") -> ShardReport:
                      "frames": int(sum(r.get("n_frames") or 0 for r in rows))}
     _check_rows(rows, error_ids, report)
     _check_card(root, shards, rows, error_ids, report)
-    if not rows and (shards or errors):
+    if not rows and (shards or errors):  # what ShardIndex.open refuses for evaluate: no clip in the shards
         report.problems.append(f"{root}: no clip to evaluate or train on: every clip was dropped "
                                f"({len(error_ids)} in errors/)")
-    elif rows:
-        _check_usable(root, report)
     return report
 
-
-def _check_usable(root: Path, report: ShardReport) -> None:
-    """What evaluate decides (lsbench.shards.ShardIndex.open) decides here too."""
-    from lsbench.data import ShardVersionError
-    from lsbench.errors import LsbenchError
-    from lsbench.shards import ShardIndex
-
-    try:
-        ShardIndex.open(root)
-    except ShardVersionError:
-        pass  # reported above, file by file
-    except LsbenchError as exc:
-        report.problems.append(f"evaluate refuses it: {exc}")
 
 
 def _read_shards(shards: List[Path], report: ShardReport) -> List[dict]:
