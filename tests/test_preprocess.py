@@ -257,6 +257,25 @@ def _ray_processes() -> set:
     return {int(line.split()[0]) for line in lines if any(m in line for m in marks) and "ps -eo" not in line}
 
 
+def _clip_processors_under(root: int) -> list[int]:
+    """ClipProcessor workers in the process tree of `root` (the preprocess run), never another
+    test's Ray: under xdist a second run may have its own ClipProcessor at the same time."""
+    rows = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout.splitlines()[1:]
+    parent, args = {}, {}
+    for line in rows:
+        pid, ppid, *rest = line.split(None, 2)
+        parent[int(pid)], args[int(pid)] = int(ppid), rest[0] if rest else ""
+
+    def under(pid: int) -> bool:
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = parent.get(pid, 1)
+        return False
+
+    return [pid for pid, a in args.items() if "ClipProcessor" in a and "ps -eo" not in a and under(pid)]
+
+
 def test_killing_a_ray_worker_mid_run_loses_nothing(lrs2_corpus, lrs2_run, tmp_path):
     """SIGKILL the actor process that is processing clips: Ray restarts it and retries the
     task; the run finishes with exactly the clean run's clip set."""
@@ -266,21 +285,28 @@ def test_killing_a_ray_worker_mid_run_loses_nothing(lrs2_corpus, lrs2_run, tmp_p
     args = [sys.executable, "-m", "lsbench.cli", "preprocess", "--dataset", "lrs2", "--root", str(root), "--out", str(out),
             "--sync", "none", "--shard-rows", "1", "--workers", "1", "--detect-every", "1", "--no-progress"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    victim = None
     for _ in range(600):
-        ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout.splitlines()
-        found = [int(line.split()[0]) for line in ps if "ClipProcessor" in line and "ps -eo" not in line]
-        if found:
-            victim = found[0]
+        if _clip_processors_under(proc.pid) or proc.poll() is not None:
             break
         time.sleep(0.1)
-    assert victim, "no Ray worker running ClipProcessor was found"
+    assert _clip_processors_under(proc.pid), "no Ray worker running ClipProcessor was found under the run"
     for _ in range(3000):  # the first clip written (--shard-rows 1): the actor is set up and on its next clip
         if list((out / "shards").glob("*.parquet")) or proc.poll() is not None:
             break
         time.sleep(0.1)
-    assert proc.poll() is None, "the run ended before the worker could be killed"
-    os.kill(victim, signal.SIGKILL)
+    killed = False
+    for _ in range(100):  # found again at kill time: only this run's actor, alive now
+        assert proc.poll() is None, "the run ended before the worker could be killed"
+        for pid in _clip_processors_under(proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+            except ProcessLookupError:
+                pass
+        if killed:
+            break
+        time.sleep(0.1)
+    assert killed, "the run's ClipProcessor worker was never alive to be killed"
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr[-2000:]
     # the kill really hit a busy worker: Ray's driver prints the raylet's report on stdout
