@@ -131,9 +131,11 @@ DATASETS.register("hdtf", "preprocess.recipes.hdtf:HDTF",
 DETECTORS = Registry("detector", base="lsbench.detectors.base:FaceDetector")
 DETECTORS.register("s3fd", "lsbench.detectors.s3fd:S3FDDetector", "S3FD, official sfd_face.pth (syncnet_python)",
                    weights="lsbench.detectors.specs:WEIGHTS", packs=("s3fd",))
-DETECTORS.register("dlib", "lsbench.detectors.dlib_cascade:DlibCascadeDetector", "HOG, then dlib's CNN where HOG finds nothing; no download")
+DETECTORS.register("dlib", "lsbench.detectors.dlib_cascade:DlibCascadeDetector", "HOG, then dlib's CNN where HOG finds nothing; no download",
+                   weights="lsbench.landmarks:MMOD")
 DETECTORS.register("dlib-hog", "lsbench.detectors.dlib_hog:DlibHOGDetector", "dlib's built-in HOG detector, no weights, CPU")
-DETECTORS.register("dlib-mmod", "lsbench.detectors.dlib_mmod:DlibMMODDetector", "dlib's CNN detector, weights in the face-recognition-models wheel")
+DETECTORS.register("dlib-mmod", "lsbench.detectors.dlib_mmod:DlibMMODDetector", "dlib's CNN detector, weights in the face-recognition-models wheel",
+                   weights="lsbench.landmarks:MMOD")
 
 MODELS = Registry("model", base="lsbench.models.base:LipSyncModel")
 MODELS.register("wav2lip", "lsbench.models.wav2lip:Wav2Lip", "Wav2Lip (Prajwal et al. 2020)",
@@ -193,18 +195,44 @@ METRICS.register("ssim", "lsbench.metrics.image:SSIM", "structural similarity, W
                                                 "sigma 1.5, per channel), then the mean",
                  values=(Value("ssim", "SSIM", True, None, 1.0),))
 METRICS.register("lmd", "lsbench.metrics.lmd:LMD", "mouth landmark distance (dlib 68 points)", ground_truth=True,
+                 weights="lsbench.landmarks:SHAPE_68",
                  computed_on="mouth points 48-67 (0-based) of dlib's 68-point model on generated vs real evaluation crops; "
                              "LMD / IOD: each frame's distance over the real frame's inter-ocular distance (outer eye "
                              "corners 36, 45), then the mean",
                  values=(Value("lmd", "LMD", False, 0.0), Value("lmd_iod", "LMD / IOD", False, 0.0)))
 METRICS.register("identity", "lsbench.metrics.identity:DlibIdentity",
                  "identity similarity from dlib's ResNet face-recognition embedding (not ArcFace CSIM)",
-                 target_frames=True, default=False,
+                 target_frames=True, default=False, weights="lsbench.landmarks:FACE_RESNET,lsbench.landmarks:SHAPE_5",
                  computed_on="cosine similarity of dlib_face_recognition_resnet_model_v1 embeddings (128-d, "
                              "face-recognition-models 0.3.0, 5-point alignment on the whole crop) of each generated "
                              "evaluation crop and the target's real crop of the same frame, every 5th frame, "
                              "then the mean; not ArcFace CSIM",
                  values=(Value("identity_dlib_cos", "identity (dlib cos)", True, -1.0, 1.0),))
+METRICS.register("cpbd", "lsbench.metrics.cpbd:CPBD",
+                 "CPBD no-reference sharpness (Narvekar & Karam 2011), a bit-exact port of the cpbd 1.0.7 package",
+                 default=False,
+                 computed_on="the generated evaluation crops, every frame, grayscale as Pillow's convert('L'); CPBD: "
+                             "64x64 blocks tiled from the top-left (a 96x96 crop has one: its top-left, the eyes), "
+                             "then the mean; equal bit for bit to the cpbd 1.0.7 package (which cannot be imported "
+                             "beside SciPy >= 1.2); CPBD (mouth): the same on each crop's bottom-centre 64x64 window, "
+                             "an lsbench variant",
+                 values=(Value("cpbd", "CPBD", True, 0.0, 1.0), Value("cpbd_mouth", "CPBD (mouth)", True, 0.0, 1.0)))
+METRICS.register("landmark-sync", "lsbench.metrics.landmark_sync:LandmarkSync",
+                 "THEval's lip-sync (mouth opening vs loudness) and silent lip stability on dlib's 68 landmarks",
+                 default=False, weights="lsbench.landmarks:SHAPE_68",
+                 computed_on="dlib's 68 points on every evaluation crop (the whole crop as the face box); opening = "
+                             "vertical gap between the mean inner upper lip (61-63) and mean inner lower lip (65-67) "
+                             "over the horizontal distance of the eye centres (corners 36/39, 42/45); loudness = RMS "
+                             "of 50 ms frames, hop 50 ms (librosa rms), at frame times; speech = webrtcvad mode 3 on "
+                             "30 ms frames with silero's segment rules; diff = THEval's mean absolute difference of "
+                             "opening and loudness over speech frames, each min-max normalised per clip; offset = lag "
+                             "of peak Pearson r within +-15 frames (syncnet_python sign); silent MAD = THEval's over "
+                             "silences >= 0.3 s (inner-lip gaps over outer-eye distance 36-45); mediapipe and silero "
+                             "in THEval: docs list each difference",
+                 values=(Value("lmsync_diff", "landmark-sync diff", False, 0.0, 1.0),
+                         Value("lmsync_offset_abs", "|landmark-sync offset|", False, 0.0, VSHIFT),
+                         Value("lmsync_offset", "landmark-sync offset", None, -VSHIFT, VSHIFT),
+                         Value("lmsync_silent_mad", "silent lip MAD", False, 0.0)))
 METRICS.register("fid", "lsbench.metrics.fid:FID", "Frechet Inception Distance", weights="lsbench.fid.specs:WEIGHTS",
                  packs=("fid",),
                  computed_on="every scored frame's generated vs real evaluation crop (the shard's crop size, "
