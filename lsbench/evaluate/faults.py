@@ -61,6 +61,17 @@ def _lower_face(box) -> tuple:
     return x1, (y1 + y2) // 2, x2, y2
 
 
+def blur_region(frame: np.ndarray, box: tuple, sigma: float) -> np.ndarray:
+    """The frame with `box` Gaussian-blurred, blended in through a feathered mask: a hard-edged blurred
+    patch would add a new sharp rectangle, which a sharpness metric rightly sees as sharp."""
+    x1, y1, x2, y2 = box
+    mask = np.zeros(frame.shape[:2], np.float32)
+    mask[max(y1, 0):y2, max(x1, 0):x2] = 1.0
+    mask = cv2.GaussianBlur(mask, (0, 0), max(2.0, 0.1 * (y2 - y1)))[..., None]  # ~10% of the region to fade
+    blurred = cv2.GaussianBlur(frame, (0, 0), sigma).astype(np.float32)
+    return np.clip(np.rint(mask * blurred + (1.0 - mask) * frame.astype(np.float32)), 0, 255).astype(np.uint8)
+
+
 class FaultProducer(Producer):
     """One fault applied to each target; `partners` names, per clip, the other clip whose speech
     or face the other_speech and pasted_face faults take (the next clip in id order)."""
@@ -89,9 +100,7 @@ class FaultProducer(Producer):
                 x1, y1, x2, y2 = _lower_face(target.boxes[i])
                 frames[i, y1:y2, x1:x2] = cv2.resize(_patch(target.frames[0], target.boxes[0]), (x2 - x1, y2 - y1))
         elif f.family == "mouth_blur":
-            for i in range(len(frames)):
-                x1, y1, x2, y2 = _lower_face(target.boxes[i])
-                frames[i, y1:y2, x1:x2] = cv2.GaussianBlur(frames[i, y1:y2, x1:x2], (0, 0), float(f.magnitude))
+            frames = np.stack([blur_region(fr, _lower_face(b), float(f.magnitude)) for fr, b in zip(frames, target.boxes)])
         elif f.family == "jpeg":
             q = [cv2.IMWRITE_JPEG_QUALITY, int(f.magnitude)]
             frames = np.stack([cv2.imdecode(cv2.imencode(".jpg", fr[..., ::-1], q)[1], cv2.IMREAD_COLOR)[..., ::-1]

@@ -2,16 +2,10 @@
 scores every fault of lsbench.evaluate.faults on the same target clips, by its normal route, and
 each (metric value, fault family) gets a response curve and a verdict by one rule:
 
-- responds: the mean gets worse (the value's own direction) as the fault grows, and the largest
-  fault's 95% interval lies entirely on the worse side of the ground truth's interval;
-- inverted: the same with "better": the metric rewards the fault;
-- blind: neither;
-- undefined: no verdict can be formed, with the reason (no value, fewer than 2 clips).
+responds: the mean moves the worse way (the value's own direction) as the fault grows (Spearman's rho between severity, 0 for the ground truth, and the mean at least 0.5 in size, or every magnitude's mean worse than the ground truth's, so a response that is not monotone in the magnitude still counts), and the largest fault is worse clip for clip: the 95% percentile-bootstrap interval over clips of its mean change from the ground truth (each clip against its own ground truth; a shift's +k and -k averaged per clip) lies entirely on the worse side of 0. inverted: the same with better (the metric rewards the fault). blind: neither. undefined: no verdict can be formed, with the reason (no value, fewer than 2 clips with both values). A value that is one infinity for every clip (PSNR of identical frames) counts as that infinity, and the change against it is the difference of the two intervals.
 
-"Grows": Spearman's rho between severity (0 for the ground truth) and the mean, at least 0.5 in
-size; a one-level family compares the fault with the ground truth directly. Intervals are the
-percentile bootstrap over clips of lsbench.evaluate.stats. The output is versioned JSON that
-`lsbench validate` checks and the leaderboard renders ("what each metric sees").
+The output is versioned JSON that `lsbench validate` checks (every curve re-made from the clips'
+values, every verdict from its curve) and the leaderboard renders ("what each metric sees").
 """
 
 from __future__ import annotations
@@ -30,7 +24,7 @@ from .options import Settings
 from .plan import make_protocol, pick_route, plan_pairs
 from .score import PairScorer
 
-VERSION = 1
+VERSION = 2  # 2: paired change intervals (change, change_ci95), the clips' values kept
 VERDICTS = ("responds", "inverted", "blind", "undefined")
 MIN_RHO = 0.5
 
@@ -66,11 +60,15 @@ def run_check(data: Path, split: Optional[str] = "test", limit: Optional[int] = 
                        for f in FAULTS],
             "rule": __doc__.split("\n\n")[1].strip(), "skipped_metrics": skipped, "failed": failed,
             "settings": {m.name: m.settings() for m in chosen},
-            "metrics": {key: verdicts(values, key, higher) for key, higher in directions.items()}}
+            "metrics": {key: verdicts(values, key, higher) for key, higher in directions.items()},
+            "values": values}  # fault label -> value key -> one value per clip, in the order of "clips"
 
 
 def _collect(rows: List[dict], metrics: list) -> Dict[str, List[Optional[float]]]:
-    keys = [v for m in metrics for v in m.higher_is_better]
+    """Every value of every metric (signed offsets too: a check can ask where they land), per clip."""
+    from ..registry import METRICS
+
+    keys = [v.key for m in metrics for v in METRICS.entry(m.name).values]
     return {k: [_finite(r["metrics"].get(k)) if r["status"] == "ok" else None for r in rows] for k in keys}
 
 
@@ -84,10 +82,17 @@ def _finite(v) -> Optional[float]:
 
 
 def curve(values: Dict[str, Dict[str, List[Optional[float]]]], key: str, faults: List[Fault]) -> List[dict]:
-    """Mean and 95% interval per severity of one family (signed shifts pooled by |k|), ground truth first."""
+    """Mean and 95% interval per severity of one family (signed shifts pooled by |k|), ground truth first;
+    each fault point also has its change from the ground truth, clip by clip, with its interval."""
+    truth = values[FAULTS[0].label].get(key, [])
     by: Dict[float, List[float]] = {}
+    changes: Dict[float, Dict[int, List[float]]] = {}  # severity -> clip -> its changes (+k and -k: two)
     for f in faults:
-        by.setdefault(f.severity, []).extend(v for v in values[f.label].get(key, []) if v is not None)
+        vals = values[f.label].get(key, [])
+        by.setdefault(f.severity, []).extend(v for v in vals if v is not None)
+        for clip, (v, g) in enumerate(zip(vals, truth)):
+            if f.severity and v is not None and g is not None and np.isfinite(v) and np.isfinite(g):
+                changes.setdefault(f.severity, {}).setdefault(clip, []).append(v - g)
     out = []
     for severity in sorted(by):
         ci = stats.bootstrap_ci(by[severity])
@@ -95,6 +100,9 @@ def curve(values: Dict[str, Dict[str, List[Optional[float]]]], key: str, faults:
         infinite = {v for v in by[severity] if np.isinf(v)}
         if ci["n"] == 0 and len(infinite) == 1:  # every value the same infinity (PSNR of identical frames)
             point["infinite"] = "+inf" if infinite.pop() > 0 else "-inf"
+        if severity:
+            change = stats.bootstrap_ci([float(np.mean(c)) for c in changes.get(severity, {}).values()])  # per clip
+            point.update(change=change["mean"], change_ci95=change["ci95"], n_paired=change["n"])
         out.append(point)
     return out
 
@@ -125,19 +133,39 @@ def judge(points: List[dict], higher: bool) -> "tuple[str, str]":
     worst = points[-1]
     if len(points) < 2 or worst["mean"] is None:
         return "undefined", "no value for the fault"
-    if points[0]["ci95"] is None or worst["ci95"] is None:
-        return "undefined", f"fewer than {stats.MIN_CLIPS_FOR_INTERVAL} clips with a value: no interval"
     sign = 1.0 if higher else -1.0
+    change = _change_interval(points[0], worst, sign)
+    if change is None:
+        return "undefined", f"fewer than {stats.MIN_CLIPS_FOR_INTERVAL} clips with both values: no interval"
     good = [sign * p["mean"] for p in points if p["mean"] is not None]
     sev = [p["severity"] for p in points if p["mean"] is not None]
     trend = _spearman(sev, good) if len(good) > 2 else float(np.sign(good[-1] - good[0]) if good[-1] != good[0] else 0)
-    g_lo, g_hi = sorted(sign * v for v in points[0]["ci95"])
-    w_lo, w_hi = sorted(sign * v for v in worst["ci95"])
-    if trend <= -MIN_RHO and w_hi < g_lo:
-        return "responds", f"worse as the fault grows (rho {trend:+.2f}); largest fault's interval below the ground truth's"
-    if trend >= MIN_RHO and w_lo > g_hi:
-        return "inverted", f"better as the fault grows (rho {trend:+.2f}); largest fault's interval above the ground truth's"
-    return "blind", f"rho {trend:+.2f}; intervals {'overlap' if not (w_hi < g_lo or w_lo > g_hi) else 'separate'}"
+    worse_each = all(g < good[0] for g in good[1:])
+    better_each = all(g > good[0] for g in good[1:])
+    lo, hi = change
+    if (trend <= -MIN_RHO or worse_each) and hi < 0:
+        return "responds", (f"worse as the fault grows (rho {trend:+.2f}{', every magnitude' if worse_each else ''}); "
+                            f"the largest fault's change interval is below 0")
+    if (trend >= MIN_RHO or better_each) and lo > 0:
+        return "inverted", (f"better as the fault grows (rho {trend:+.2f}{', every magnitude' if better_each else ''}); "
+                            f"the largest fault's change interval is above 0")
+    return "blind", f"rho {trend:+.2f}; the largest fault's change interval {'includes' if lo <= 0 <= hi else 'excludes'} 0"
+
+
+def _change_interval(truth: dict, worst: dict, sign: float) -> "Optional[tuple[float, float]]":
+    """The largest fault's change from the ground truth, in the better direction: its paired interval, or,
+    where a side is infinite (no finite pair), the difference of the two sides' intervals."""
+    if worst.get("change_ci95"):
+        return tuple(sorted(sign * v for v in worst["change_ci95"]))
+    if (truth.get("infinite") or worst.get("infinite")) and truth["ci95"] and worst["ci95"]:
+        g_lo, g_hi = sorted(sign * v for v in truth["ci95"])
+        w_lo, w_hi = sorted(sign * v for v in worst["ci95"])
+        with np.errstate(invalid="ignore"):
+            lo, hi = w_lo - g_hi, w_hi - g_lo
+        if np.isnan(lo) or np.isnan(hi):  # both sides infinite: the same infinity is no change
+            return (0.0, 0.0) if truth.get("infinite") == worst.get("infinite") else None
+        return lo, hi
+    return None
 
 
 def _spearman(x: List[float], y: List[float]) -> float:
@@ -148,6 +176,24 @@ def _spearman(x: List[float], y: List[float]) -> float:
     rx, ry = rankdata(x), rankdata(y)
     rho = np.corrcoef(rx, ry)[0, 1]
     return 0.0 if rho is None or not np.isfinite(rho) else float(rho)
+
+
+def checkable_metrics() -> List[str]:
+    """Every registered metric whose weights are here: what a check with no --metrics scores."""
+    from ..registry import METRICS
+
+    return [e.name for e in METRICS if e.ready]
+
+
+def verdict_table(doc: dict) -> List[str]:
+    """The verdicts as a text table, a row per metric value and a column per fault family."""
+    families = list(FAMILIES)
+    width = max([len(k) for k in doc["metrics"]] + [12])
+    cols = [max(len(f), 9) for f in families]
+    lines = [f"{'value':{width}}" + "".join(f" {f:>{w}}" for f, w in zip(families, cols))]
+    for key, m in doc["metrics"].items():
+        lines.append(f"{key:{width}}" + "".join(f" {m['families'][f]['verdict']:>{w}}" for f, w in zip(families, cols)))
+    return lines
 
 
 def summary_lines(doc: dict) -> List[str]:
@@ -179,4 +225,27 @@ def check_document(doc: dict) -> List[str]:
             if f["verdict"] != "undefined" and judge(f.get("curve") or [], bool(m.get("higher_is_better")))[0] != \
                     f["verdict"]:
                 problems.append(f"{key} / {family}: the verdict {f['verdict']!r} does not follow from its curve")
+            elif "values" in doc and not _same_curve(f.get("curve"), _family_curve(doc["values"], key, family)):
+                problems.append(f"{key} / {family}: the curve does not follow from the clips' values")
     return problems
+
+
+def _family_curve(values: dict, key: str, family: str) -> Optional[List[dict]]:
+    try:
+        return curve(values, key, [f for f in FAULTS if f.family in ("ground_truth", family)])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _same_curve(a: Optional[List[dict]], b: Optional[List[dict]]) -> bool:
+    def flat(c: List[dict]) -> List[float]:
+        def num(v: Optional[float]) -> float:
+            return np.nan if v is None else float(v)
+
+        return [num(x) for p in c for x in [p["severity"], p["n"], p["mean"], *(p["ci95"] or [None, None]),
+                                            p.get("change"), *(p.get("change_ci95") or [None, None]), p.get("n_paired")]]
+
+    try:
+        return a is not None and b is not None and np.allclose(flat(a), flat(b), rtol=1e-12, atol=1e-12, equal_nan=True)
+    except (KeyError, TypeError, ValueError):
+        return False
