@@ -360,10 +360,9 @@ def metric_check(data, split, limit, metric_list, out, device, no_progress) -> N
     check_output_dir(out)
     from leaderboard.metric_page import write_page
 
-    from .evaluate.metric_check import run_check, summary_lines
+    from .evaluate.metric_check import checkable_metrics, run_check, summary_lines
 
-    chosen = [m.strip() for m in metric_list.split(",") if m.strip()] if metric_list else \
-        [e.name for e in METRICS if e.ready]
+    chosen = [m.strip() for m in metric_list.split(",") if m.strip()] if metric_list else checkable_metrics()
     for m in chosen:
         METRICS.entry(m)
     doc = run_check(data, None if split == "all" else split, limit, chosen, device, progress=not no_progress,

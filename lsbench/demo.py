@@ -53,12 +53,14 @@ def runnable_models() -> "tuple[List[str], Dict[str, str]]":
 
 def run_demo(out: Path, n_clips: int = 6, seconds: float = 2.4, workers: Optional[int] = None,
              progress: bool = True, echo: Callable[[str], None] = print, shifts: Sequence[int] = SHIFTS) -> dict:
+    from leaderboard.metric_page import PAGE
     from leaderboard.render import build_site
     from preprocess.pipeline import RunOptions, run
     from preprocess.stages import Config
 
     from .evaluate import evaluate
     from .evaluate.document import load
+    from .evaluate.metric_check import verdict_table
     from .syncnet.specs import SYNCNET
 
     out = Path(out)
@@ -86,9 +88,11 @@ def run_demo(out: Path, n_clips: int = 6, seconds: float = 2.4, workers: Optiona
                 skipped.setdefault(metric, why.split(" (looked in")[0])
     for name, why in skipped.items():
         echo(f"metric {name} not computed: {why}")
+    check = _metric_check(shards, results_dir, progress, echo)
     index = build_site(results_dir, site, echo=echo)
     summary = {"kept": card["counts"]["ok"], "dropped": card["errors_by_reason"], "site": str(index),
-               "tables": {p: _table(results_dir, p, load) for p in PROTOCOLS}}
+               "tables": {p: _table(results_dir, p, load) for p in PROTOCOLS},
+               "verdicts": {k: {f: v["verdict"] for f, v in m["families"].items()} for k, m in check["metrics"].items()}}
     echo("")
     echo(f"clips kept: {summary['kept']} of {len(shifts)}; dropped: "
          + (", ".join(f"{k} {v}" for k, v in summary["dropped"].items()) or "none"))
@@ -96,10 +100,28 @@ def run_demo(out: Path, n_clips: int = 6, seconds: float = 2.4, workers: Optiona
         echo(f"\n{protocol} (mean over clips; n/a: undefined for every clip)")
         for line in table:
             echo(line)
+    echo("\nwhat each metric sees (lsbench metric-check on these clips; the rule is on the page):")
+    for line in verdict_table(check):
+        echo(line)
     echo(f"\nleaderboard: {index}")
+    echo(f"what each metric sees: {index.parent / PAGE}")
     echo(f"open it with: lsbench leaderboard --results {results_dir} --out {site} --serve")
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def _metric_check(shards: Path, results_dir: Path, progress: bool, echo: Callable[[str], None]) -> dict:
+    """The check beside the results, where the site finds it and links its page."""
+    from .evaluate.metric_check import checkable_metrics, run_check
+
+    echo("metric-check: every metric against controlled faults of the kept clips")
+    def unsaid(line: str) -> None:  # a metric without its weights was named once above
+        if not (line.startswith("metric ") and " skipped: " in line):
+            echo(line)
+
+    check = run_check(shards, "test", None, checkable_metrics(), progress=progress, echo=unsaid)
+    (results_dir / "metric_check.json").write_text(json.dumps(check, indent=1) + "\n")
+    return check
 
 
 def _table(results_dir: Path, protocol: str, load) -> List[str]:

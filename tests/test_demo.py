@@ -26,3 +26,12 @@ def test_demo_runs_the_main_job_at_a_small_size(tmp_path):
     assert {line.split()[0] for line in recon[1:]} == {"ground-truth", "static-frame", "shifted-audio"}
     assert json.loads((tmp_path / "summary.json").read_text())["kept"] == 2
     assert "not computed" in text and "weights" in text  # the weight-bound metrics say why they are absent
+    # it ends with the verdicts of metric-check on the same clips, and the site links their page
+    table = text.split("what each metric sees (lsbench metric-check")[1].split("\nleaderboard:")[0].splitlines()[1:]
+    assert table[0].split()[:3] == ["value", "audio_shift", "other_speech"]
+    assert {row.split()[0] for row in table[1:]} == set(summary["verdicts"]) >= {"energy_sync", "psnr", "lmd"}
+    assert summary["verdicts"]["energy_sync"]["audio_shift"] == "responds"
+    assert summary["verdicts"]["psnr"]["jpeg"] == "responds"
+    page = tmp_path / "site" / "what_each_metric_sees.html"
+    assert page.is_file() and f"what each metric sees: {page}" in text
+    assert 'href="what_each_metric_sees.html"' in (tmp_path / "site" / "index.html").read_text()
