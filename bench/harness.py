@@ -10,8 +10,9 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any
 
 SHARED = Path(os.environ.get("LSBENCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
@@ -33,6 +34,60 @@ class Timer:
                 self.seconds += time.perf_counter() - t0
 
         setattr(obj, name, timed)
+
+
+class Stages:
+    """Exclusive seconds per stage name, for per-stage breakdowns: a wrapped call's time less that of the wrapped calls
+    made inside it goes to its stage, so nested pieces (a crop inside the offset step) are never counted twice.
+    restore() puts every wrapped attribute back, so two sides timed in one process do not see each other's wrappers."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._open: list[float] = []  # seconds of wrapped calls made inside each open wrapped call
+        self._saved: list = []
+
+    def wrap(self, obj: Any, name: str, stage: str | Callable[..., str | None], outermost: bool = False) -> None:
+        """Time obj.name as `stage` (or as stage(*args) names it; None: not timed here). outermost: only when no
+        wrapped call is open (a helper the stages also call inside, timed only where the pipeline calls it directly)."""
+        fn = getattr(obj, name)
+        self._saved.append((obj, name, vars(obj).get(name, _ABSENT) if hasattr(obj, "__dict__") else _ABSENT))
+
+        def timed(*a, **k):
+            st = stage(*a, **k) if callable(stage) else stage
+            if st is None or (outermost and self._open):
+                return fn(*a, **k)
+            with self.span(st):
+                return fn(*a, **k)
+
+        setattr(obj, name, timed)
+
+    @contextlib.contextmanager
+    def span(self, stage: str) -> Iterator[None]:
+        """Time a block as `stage` (exclusive of wrapped calls inside it)."""
+        self._open.append(0.0)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            dt = time.perf_counter() - t0
+            inner = self._open.pop()
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + dt - inner
+            if self._open:
+                self._open[-1] += dt
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    def restore(self) -> None:
+        for obj, name, old in reversed(self._saved):
+            if old is _ABSENT:
+                delattr(obj, name)
+            else:
+                setattr(obj, name, old)
+        self._saved = []
+
+
+_ABSENT = object()
 
 
 @contextlib.contextmanager
@@ -61,7 +116,7 @@ def materialise(pack: str, out: Path) -> Path:
     return write_checkpoint(d, json.loads((d / "pack.json").read_text())["checkpoints"][0], out)
 
 
-def run_pipeline(pipe, video: Path, work: Path) -> Tuple[float, List[int], List[float]]:
+def run_pipeline(pipe, video: Path, work: Path) -> tuple[float, list[int], list[float]]:
     """(seconds, offsets, confidences) of SyncNetPipeline.inference on `video`, its ffmpeg output silenced and its
     work folder removed afterwards."""
     with quiet_fds():
@@ -89,7 +144,7 @@ class RecordedDetections:
     def __init__(self, detector) -> None:
         self.detector = detector
         self.boxes: list = []
-        self.digests: List[str] = []
+        self.digests: list[str] = []
 
     def detect(self, frames) -> list:
         found = self.detector.detect(frames)
@@ -107,7 +162,7 @@ class ReplayedDetections:
     def __init__(self, s3fd, detector=None, run_s3fd: bool = True) -> None:
         self.original, self.detector, self.run_s3fd = s3fd.detect_faces, detector, run_s3fd
         self.boxes: list = []
-        self.digests: Optional[List[str]] = None
+        self.digests: list[str] | None = None
         self.calls, self.mismatches, self.seconds = 0, 0, 0.0
         self.net_time = Timer()
         self.net_time.wrap(s3fd.net, "forward")
@@ -120,7 +175,7 @@ class ReplayedDetections:
         found = [self.detector.detect_one(f) for f in frames]
         self.load([np.column_stack([b[:, :4], np.full(len(b), 0.99)]) if len(b) else np.zeros((0, 5)) for b in found])
 
-    def load(self, boxes: list, digests: Optional[List[str]] = None) -> None:
+    def load(self, boxes: list, digests: list[str] | None = None) -> None:
         self.boxes, self.digests = list(boxes), digests
         self.calls = self.mismatches = 0
 
