@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # lsbench on a CUDA GPU: preprocessing's and evaluate's frames/s, with the date and the GPU's nvidia-smi line.
 #
-#   bench/gpu.sh [CLIPS] [SECONDS]      (default: 16 clips of 4 s = 1600 frames of 160x160)
+#   bench/gpu.sh [--device cuda|cpu] [CLIPS] [SECONDS]      (default: cuda, 16 clips of 4 s = 1600 frames of 160x160)
+#
+# --device cpu runs the same steps with every GPU hidden (CUDA_VISIBLE_DEVICES=""): the script's own check where no
+# GPU is at hand (e.g. `bench/gpu.sh --device cpu 2 2`); its figures are CPU figures and say so.
 #
 # Corpus: lsbench demo's synthetic talking faces in LRS2's layout (lsbench.demo.build_corpus; no download).
 #   preprocess A: `lsbench preprocess --dataset lrs2 --detector dlib --sync syncnet` (Ray, default workers; SyncNet on
@@ -24,6 +27,12 @@ cd "$(dirname "$0")/.."
 
 fail() { echo "bench/gpu.sh: $*" >&2; exit 2; }
 
+DEVICE=cuda
+if [ "${1:-}" = "--device" ]; then
+    DEVICE=${2:-}
+    shift 2 || fail "--device needs cuda or cpu"
+fi
+[ "$DEVICE" = cuda ] || [ "$DEVICE" = cpu ] || fail "--device $DEVICE: cuda or cpu"
 CLIPS=${1:-16}
 SECS=${2:-4}
 PY=${PYTHON:-}
@@ -31,11 +40,16 @@ if [ -z "$PY" ]; then
     if [ -x .venv/bin/python ]; then PY=.venv/bin/python; else PY=python3; fi
 fi
 
-command -v nvidia-smi >/dev/null 2>&1 || fail "no CUDA GPU here (nvidia-smi is not installed): nothing measured"
-GPU_LINE=$(nvidia-smi -L 2>/dev/null | head -n 1 || true)
-[ -n "$GPU_LINE" ] || fail "no CUDA GPU here (nvidia-smi lists none): nothing measured"
-"$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1 \
-    || fail "$PY's torch sees no CUDA device (CPU-only build, or no driver): nothing measured"
+if [ "$DEVICE" = cuda ]; then
+    command -v nvidia-smi >/dev/null 2>&1 || fail "no CUDA GPU here (nvidia-smi is not installed): nothing measured (--device cpu runs it on the CPU)"
+    GPU_LINE=$(nvidia-smi -L 2>/dev/null | head -n 1 || true)
+    [ -n "$GPU_LINE" ] || fail "no CUDA GPU here (nvidia-smi lists none): nothing measured (--device cpu runs it on the CPU)"
+    "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1 \
+        || fail "$PY's torch sees no CUDA device (CPU-only build, or no driver): nothing measured"
+else
+    export CUDA_VISIBLE_DEVICES=""  # preprocess picks its device itself: hide every GPU from it and from evaluate
+    GPU_LINE="none: --device cpu (every figure below is a CPU figure)"
+fi
 
 if [ -z "${WORK:-}" ]; then
     WORK=$(mktemp -d /tmp/lsbench-gpu.XXXXXX)
@@ -58,7 +72,7 @@ run_logged() {  # run_logged LOG CMD...: the command's output goes to LOG; on fa
 
 echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "gpu: $GPU_LINE"
-echo "     $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -n 1)"
+[ "$DEVICE" = cpu ] || echo "     $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -n 1)"
 echo "lsbench: git $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $("$PY" -c 'import torch; print(f"torch {torch.__version__}, CUDA {torch.version.cuda}")'), $(nproc) CPUs"
 
 if [ -z "${LSBENCH_WEIGHTS_DIR:-}" ]; then
@@ -116,18 +130,18 @@ t0=$(now)
 run_logged "$WORK/preprocess_dlib.log" "$PY" -m lsbench.cli preprocess "${prep_args[@]}" --detector dlib --out "$WORK/prep_dlib"
 t1=$(now)
 read -r KEPT KEPT_FRAMES < <(shard_summary "$WORK/prep_dlib")
-echo "preprocess A (dlib detector on CPU, SyncNet on cuda): $FRAMES_IN frames in $(secs "$t0" "$t1") s -> $(per_s "$FRAMES_IN" "$(secs "$t0" "$t1")") frames/s ($KEPT of $CLIPS clips kept, $KEPT_FRAMES frames)"
+echo "preprocess A (dlib detector on CPU, SyncNet on $DEVICE): $FRAMES_IN frames in $(secs "$t0" "$t1") s -> $(per_s "$FRAMES_IN" "$(secs "$t0" "$t1")") frames/s ($KEPT of $CLIPS clips kept, $KEPT_FRAMES frames)"
 
 t0=$(now)
 run_logged "$WORK/preprocess_s3fd.log" "$PY" -m lsbench.cli preprocess "${prep_args[@]}" --detector s3fd --out "$WORK/prep_s3fd"
 t1=$(now)
 read -r KEPT_B KEPT_FRAMES_B < <(shard_summary "$WORK/prep_s3fd")
-echo "preprocess B (S3FD and SyncNet on cuda, procedural weights): $FRAMES_IN frames in $(secs "$t0" "$t1") s -> $(per_s "$FRAMES_IN" "$(secs "$t0" "$t1")") frames/s ($KEPT_B of $CLIPS clips kept: noise boxes)"
+echo "preprocess B (S3FD and SyncNet on $DEVICE, procedural weights): $FRAMES_IN frames in $(secs "$t0" "$t1") s -> $(per_s "$FRAMES_IN" "$(secs "$t0" "$t1")") frames/s ($KEPT_B of $CLIPS clips kept: noise boxes)"
 
 [ "$KEPT" -ge 2 ] || fail "preprocess A kept $KEPT clips; evaluate needs 2 (see $WORK/preprocess_dlib.log)"
 t0=$(now)
 run_logged "$WORK/evaluate.log" "$PY" -m lsbench.cli evaluate --model wav2lip --data "$WORK/prep_dlib" --metrics lse \
-    --device cuda --workers 1 --out "$WORK/results" --overwrite --no-progress
+    --device "$DEVICE" --workers 1 --out "$WORK/results" --overwrite --no-progress
 t1=$(now)
 read -r EVAL_FRAMES EVAL_PAIRS EVAL_WALL < <("$PY" -c "
 import json, sys
@@ -136,4 +150,4 @@ doc = json.loads(next(Path(sys.argv[1]).glob('*.json')).read_text())
 ok = [r for r in doc['rows'] if r['status'] == 'ok']
 print(sum(r['n_frames'] for r in ok), len(ok), doc['run']['wall_s'])
 " "$WORK/results")
-echo "evaluate (wav2lip, lse, cuda, $EVAL_PAIRS pairs): $EVAL_FRAMES frames in $(secs "$t0" "$t1") s -> $(per_s "$EVAL_FRAMES" "$(secs "$t0" "$t1")") frames/s (its own wall time $EVAL_WALL s -> $(per_s "$EVAL_FRAMES" "$EVAL_WALL") frames/s)"
+echo "evaluate (wav2lip, lse, $DEVICE, $EVAL_PAIRS pairs): $EVAL_FRAMES frames in $(secs "$t0" "$t1") s -> $(per_s "$EVAL_FRAMES" "$(secs "$t0" "$t1")") frames/s (its own wall time $EVAL_WALL s -> $(per_s "$EVAL_FRAMES" "$EVAL_WALL") frames/s)"
