@@ -210,6 +210,7 @@ METRICS.register("identity", "lsbench.metrics.identity:DlibIdentity",
                  values=(Value("identity_dlib_cos", "identity (dlib cos)", True, -1.0, 1.0),))
 METRICS.register("cpbd", "lsbench.metrics.cpbd:CPBD",
                  "CPBD no-reference sharpness (Narvekar & Karam 2011), a bit-exact port of the cpbd 1.0.7 package",
+                 default=False,
                  computed_on="the generated evaluation crops, every frame, grayscale as Pillow's convert('L'); CPBD: "
                              "64x64 blocks tiled from the top-left (a 96x96 crop has one: its top-left, the eyes), "
                              "then the mean; equal bit for bit to the cpbd 1.0.7 package (which cannot be imported "
@@ -218,7 +219,7 @@ METRICS.register("cpbd", "lsbench.metrics.cpbd:CPBD",
                  values=(Value("cpbd", "CPBD", True, 0.0, 1.0), Value("cpbd_mouth", "CPBD (mouth)", True, 0.0, 1.0)))
 METRICS.register("landmark-sync", "lsbench.metrics.landmark_sync:LandmarkSync",
                  "THEval's lip-sync (mouth opening vs loudness) and silent lip stability on dlib's 68 landmarks",
-                 weights="lsbench.landmarks:SHAPE_68",
+                 default=False, weights="lsbench.landmarks:SHAPE_68",
                  computed_on="dlib's 68 points on every evaluation crop (the whole crop as the face box); opening = "
                              "vertical gap between the mean inner upper lip (61-63) and mean inner lower lip (65-67) "
                              "over the horizontal distance of the eye centres (corners 36/39, 42/45); loudness = RMS "
