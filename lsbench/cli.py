@@ -550,8 +550,8 @@ def weights() -> None:
     Files are cached in $LSBENCH_HOME/weights (default ~/.cache/lsbench/weights).
     LSBENCH_WEIGHTS_DIR names a folder of files you already have; it is searched first.
     fetch tries each file's sources in order (`weights list` shows them): the authors'
-    current links first (Google Drive files and folders included), LSBENCH_MIRROR=URL
-    (URL/<filename>) and --from URL before them. The first official download of a file
+    current links first (Google Drive files and folders included); --from URL is tried
+    before them, and LSBENCH_MIRROR=URL (URL/<filename>) replaces them. The first official download of a file
     with no published hash pins its sha-256; a later one that differs is refused unless
     --accept-new-hash. Files from mirrors or imports count as non-official.
     """
@@ -595,7 +595,8 @@ def weights_list() -> None:
               help="Take a download whose sha-256 differs from the one pinned at the first official download "
                    "(the authors replaced the file); the old and new hashes are recorded in the lock file.")
 def weights_fetch(names: List[str], force: bool, from_url: Optional[str], accept_new_hash: bool) -> None:
-    """Download NAMES (file names or groups: wav2lip, makeittalk, ...) into the cache."""
+    """Download NAMES (weight names as `weights list` shows them, or a group: makeittalk = its four
+    files) into the cache."""
     from . import weights as W
     from .weight_sources import url as url_source
 

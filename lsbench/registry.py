@@ -162,7 +162,7 @@ VSHIFT = 15  # SyncNet's offsets are searched over -15..15 frames
 # The registration line is the one place for a metric's columns: label, direction, order (the order here).
 METRICS.register("lse", "lsbench.metrics.lse:LSEMetric", "LSE-D / LSE-C from SyncNet (syncnet_python semantics)",
                  weights="lsbench.syncnet.specs:WEIGHTS", packs=("syncnet", "audio"),
-                 computed_on="the full-frame mp4 by the dataset's route: `whole-frame` (LRS2, LRW: Wav2Lip's "
+                 computed_on="the full-frame mp4 by the dataset's route: `whole-frame` (LRS2, LRS3, LRW: Wav2Lip's "
                              "calculate_scores_LRS.py) or `pipeline` (others: syncnet_python run_pipeline.py + "
                              "calculate_scores_real_videos.py); split figure = plain mean over videos",
                  values=(Value("lse_d", "LSE-D", False, 0.0), Value("lse_c", "LSE-C", True, 0.0),

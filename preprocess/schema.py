@@ -63,7 +63,7 @@ COLUMNS: List[Column] = [
     _col("crop_scale", pa.float32(), "growth of the face box before cropping (0.4 = syncnet_python's crops)", "card",
          "validate", "eval"),
     _col("source_video", pa.binary(), "the source video file's bytes for small, face-centred sources (at most "
-                                      "256x256 px per frame: LRS2, LRW, VoxCeleb2), so evaluation can rebuild the full "
+                                      "256x256 px per frame: LRS2, LRS3, LRW, VoxCeleb2), so evaluation can rebuild the full "
                                       "frames the official scripts score; null for larger sources (decoded again "
                                       "from source_path)", "eval"),
     _col("boxes", pa.list_(pa.list_(pa.float32(), 4)), "face box per kept frame (x1, y1, x2, y2) in source pixels, "

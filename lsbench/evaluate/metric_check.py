@@ -179,7 +179,8 @@ def _spearman(x: List[float], y: List[float]) -> float:
 
 
 def checkable_metrics() -> List[str]:
-    """Every registered metric whose weights are here: what a check with no --metrics scores."""
+    """Every registered metric that can be built (its module imports): what a check with no --metrics
+    scores; one that cannot be made here (its weights missing) is then skipped with its reason."""
     from ..registry import METRICS
 
     return [e.name for e in METRICS if e.ready]
