@@ -253,3 +253,26 @@ def test_generate_full_frames_pastes_faces_back_for_the_speech_length(tmp_path, 
     assert outside < 3 < 20 < inside  # encoder noise outside, a generated face inside
     assert np.abs(got[25][mask].astype(int) - src[0][mask]).mean() < 3  # frame 25 is source frame 0 again: looped
     assert len(read_audio(out)) >= 2 * 16000 - 640
+
+
+def test_generate_says_it_reads_30fps_at_25_and_uses_the_detector_its_help_names(tmp_path, weights_dir, shared):
+    """Issue 28's polish: a 30 fps source gets one note (read at 25 fps, the output is 25 fps), and the
+    detector used without --detector is the default --help states."""
+    from conftest import MEDIA
+
+    from lsbench.media import ffmpeg
+
+    video, speech, out = tmp_path / "v30.mp4", tmp_path / "s.wav", tmp_path / "out.mp4"
+    ffmpeg("-ss", "1", "-t", "0.6", "-i", str(MEDIA / "videoretalking/face_2.mp4"), "-vf", "scale=240:-2,fps=30",
+           "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p", "-an", str(video))
+    ffmpeg("-t", "0.8", "-i", str(PACKS / "lipgan" / "audio.wav"), "-ar", "16000", "-ac", "1", str(speech))
+    assert probe(video).fps == 30
+    help_text = CliRunner().invoke(cli, ["generate", "--help"]).output
+    assert "[default: dlib]" in help_text, help_text
+    r = CliRunner().invoke(cli, ["generate", "--model", "wav2lip", "--video", str(video), "--audio", str(speech),
+                                 "--out", str(out), "--device", "cpu", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert f"note: {video} is 30 fps; it is read at 25 fps (frames dropped or repeated) and the output is 25 fps" \
+        in r.output, r.output
+    assert "detector: dlib" in r.output, r.output
+    assert probe(out).fps == 25 and len(list(iter_frames(out))) == 20  # 0.8 s of speech at 25 fps

@@ -382,10 +382,18 @@ def test_bad_input_corpus_loses_nothing(tmp_path, shared):
     import badinput
 
     expected = badinput.build(shared / "media", tmp_path / "lrs2")
+    main = tmp_path / "lrs2" / "mvlrs_v1" / "main"
+    (main / "stray").mkdir()  # on disk, in no split list: skipped, said and counted (issue 28's polish)
+    (main / "stray" / "00001.mp4").write_bytes((main / "good" / "00001.mp4").read_bytes())
     out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"}  # preprocess silences Ray's token notice itself
     p = run_cli("--dataset", "lrs2", "--root", str(tmp_path / "lrs2"), "--out", str(out), "--split", "test",
-                "--sync", "none", timeout=900)
+                "--sync", "none", timeout=900, env=env)
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-3000:]
+    printed = p.stdout + p.stderr
+    assert "note: 1 clip(s) on disk are in no lrs2 split list and are not processed, e.g. main/stray/00001" in printed
+    assert "Token authentication" not in printed, printed[-3000:]
+    assert json.loads((out / "dataset_card.json").read_text())["unlisted_clips"] == 1
     shards, errors = check_shards(out, list(expected))
     got = {cid: "ok" for cid in shards["clip_id"]}
     got.update(errors.set_index("clip_id")["reason"].to_dict())

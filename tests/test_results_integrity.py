@@ -167,28 +167,45 @@ def test_checkpoints_of_one_model_get_their_own_files(real_shards, tmp_path, wei
 
 @pytest.mark.slow
 def test_an_interrupted_run_keeps_its_rows_until_resume_or_overwrite(real_shards, tmp_path, monkeypatch):
-    """Item 6: Ctrl-C after the first pair prints the --resume hint and keeps that pair; the same command
-    without --resume is refused; --resume finishes with the rows of an uninterrupted run."""
-    said, calls = [], []
+    """Item 6: Ctrl-C after the first pair (through the CLI, where click used to print only 'Aborted!')
+    prints the --resume hint and keeps that pair; the same command without --resume is refused;
+    --resume finishes with the rows of an uninterrupted run; --overwrite throws an interrupted run away
+    and starts over."""
+    calls = []
     original = run_module.PairScorer.score
 
     def score(self, *job):
         calls.append(job)
-        if len(calls) == 2:
+        if len(calls) == 2:  # the second pair of a run
             raise KeyboardInterrupt
         return original(self, *job)
 
     monkeypatch.setattr(run_module.PairScorer, "score", score)
-    kw = dict(out=tmp_path / "r", seed=1, metrics=ENERGY, progress=False)
-    with pytest.raises(KeyboardInterrupt):
-        evaluate("static-frame", real_shards, echo=said.append, **kw)
-    assert any("interrupted: 1 of 2 pairs are kept in" in s and "--resume" in s for s in said), said
+    out = tmp_path / "r"
+    r = CliRunner().invoke(cli, ["evaluate", "--model", "static-frame", "--data", str(real_shards), "--out", str(out),
+                                 "--seed", "1", "--metrics", "energy", "--no-progress"])
+    assert r.exit_code != 0 and "interrupted: 1 of 2 pairs are kept in" in r.output, r.output
+    assert "run the same command with --resume to continue (--overwrite starts over)" in r.output, r.output
+    (partial,) = out.glob("*.partial.jsonl")
+    assert len(partial.read_text().splitlines()) == 2  # its header and the one scored pair
     monkeypatch.setattr(run_module.PairScorer, "score", original)
+    said = []
+    kw = dict(out=out, seed=1, metrics=ENERGY, progress=False, echo=said.append)
     with pytest.raises(LsbenchError, match="an interrupted run's 1 scored pair.*--resume continues it"):
-        evaluate("static-frame", real_shards, echo=said.append, **kw)
-    resumed = results.load(evaluate("static-frame", real_shards, echo=said.append, resume=True, **kw))
-    whole = results.load(evaluate("static-frame", real_shards, echo=said.append, name="whole", **kw))
+        evaluate("static-frame", real_shards, **kw)
+    resumed = results.load(evaluate("static-frame", real_shards, resume=True, **kw))
+    whole = results.load(evaluate("static-frame", real_shards, name="whole", **kw))
     assert [r["metrics"] for r in resumed["rows"]] == [r["metrics"] for r in whole["rows"]]
+    assert not partial.exists()
+    calls.clear()
+    monkeypatch.setattr(run_module.PairScorer, "score", score)  # interrupted again, this time over a finished file
+    with pytest.raises(KeyboardInterrupt):
+        evaluate("static-frame", real_shards, overwrite=True, **kw)
+    assert partial.exists() and len(partial.read_text().splitlines()) == 2
+    monkeypatch.setattr(run_module.PairScorer, "score", original)
+    over = results.load(evaluate("static-frame", real_shards, overwrite=True, **kw))
+    assert not partial.exists() and len(over["rows"]) == 2
+    assert [r["metrics"] for r in over["rows"]] == [r["metrics"] for r in whole["rows"]]
 
 
 @pytest.mark.slow
@@ -251,12 +268,21 @@ def test_the_board_takes_every_results_folder_and_rebuilds_in_place(real_shards,
 
 
 @pytest.mark.slow
-def test_the_index_says_which_metrics_a_table_lacks(real_shards, tmp_path):
-    """Item 11: without SyncNet and FID weights the table has no LSE or FID column, and says so."""
+def test_the_index_says_which_metrics_a_table_lacks(real_shards, tmp_path, isolated_home):
+    """Item 11: without SyncNet and FID weights the table has no LSE or FID column, and says so.
+    Issue 26: the results file names where the weights were looked for (the weights cache, under
+    LSBENCH_HOME) and which shards were read; no page or JSON copy of the site names either."""
     evaluate("static-frame", real_shards, out=tmp_path / "r", seed=1, **QUIET)
     render.build_site(tmp_path / "r", tmp_path / "site", echo=lambda s: None)
     page = (tmp_path / "site" / "index.html").read_text()
     assert "No column for fid: not computed:" in page and "No column for lse: not computed:" in page
+    (results_file,) = (tmp_path / "r").glob("*.json")
+    local = [str(isolated_home), str(real_shards)]
+    assert all(folder in results_file.read_text() for folder in local)  # the paths a site could leak
+    published = [p for p in (tmp_path / "site").rglob("*") if p.suffix in (".html", ".json", ".svg")]
+    assert len(published) >= 3, published
+    leaks = [(p.name, folder) for p in published for folder in local + [str(tmp_path)] if folder in p.read_text()]
+    assert not leaks, leaks
 
 
 def _all_dropped(real_shards: Path, folder: Path) -> Path:
