@@ -32,6 +32,9 @@ def test_demo_runs_the_main_job_at_a_small_size(tmp_path):
     assert {row.split()[0] for row in table[1:]} == set(summary["verdicts"]) >= {"energy_sync", "psnr", "lmd"}
     assert summary["verdicts"]["energy_sync"]["audio_shift"] == "responds"
     assert summary["verdicts"]["psnr"]["jpeg"] == "responds"
+    assert {"cpbd_mouth", "lmsync_diff"} <= set(summary["verdicts"])  # the opt-in metrics are checked too,
+    assert "identity_dlib_cos" not in summary["verdicts"]  # but the slow identity, which the demo says it leaves out
+    assert "metric-check: every metric but identity" in text and "--metrics identity" in text
     page = tmp_path / "site" / "what_each_metric_sees.html"
     assert page.is_file() and f"what each metric sees: {page}" in text
     assert 'href="what_each_metric_sees.html"' in (tmp_path / "site" / "index.html").read_text()
