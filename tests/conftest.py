@@ -33,6 +33,7 @@ RAY_GROUP = pytest.mark.xdist_group("ray")
 TIER = os.environ.get("LSBENCH_TEST_TIER", "full")  # `make check` sets "check" and runs -m "not slow"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the groups into the ids it schedules by
 def pytest_collection_modifyitems(config, items):
     """Under xdist, each module's tests stay on one worker (unless they are in the Ray group), so a
     module-scoped fixture (the leaderboard's results, a module's shards) is built once per run."""
