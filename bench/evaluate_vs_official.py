@@ -48,7 +48,7 @@ another clip, a random frame of the target as the identity reference.
 
 Both sides run --threads torch threads (default: every core). Weights: the conformance packs' procedural
 wav2lip.pth, syncnet_v2.model and sfd_face.pth (no official file can be downloaded here).
-Last line: `speedup: <official seconds / lsbench evaluate seconds>x`.
+Last line: `evaluate speedup: <official seconds / lsbench evaluate seconds>x`.
 """
 
 from __future__ import annotations
@@ -571,7 +571,7 @@ def main() -> int:
           f"{t_off / (t_ours + prep_s):.2f}x; load average {load0:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"speedup: {t_off / t_ours:.2f}x")
+    print(f"evaluate speedup: {t_off / t_ours:.2f}x")
     return 0 if same and worst_c <= tol_c and worst_d <= tol_d else 1
 
 
