@@ -115,11 +115,15 @@ def _numeric(p: dict) -> dict:
     return p
 
 
+def family_faults(family: str) -> List[Fault]:
+    """A family's curve: the ground truth (severity 0, first in FAULTS), then the family's faults."""
+    return [f for f in FAULTS if f.family in ("ground_truth", family)]
+
+
 def verdicts(values, key: str, higher: bool) -> dict:
-    gt = [f for f in FAULTS if f.family == "ground_truth"]
     out = {"higher_is_better": higher, "families": {}}
     for family in FAMILIES:
-        points = curve(values, key, gt + [f for f in FAULTS if f.family == family])
+        points = curve(values, key, family_faults(family))
         verdict, why = judge(points, higher)
         out["families"][family] = {"curve": points, "verdict": verdict, "why": why}
     return out
@@ -233,7 +237,7 @@ def check_document(doc: dict) -> List[str]:
 
 def _family_curve(values: dict, key: str, family: str) -> Optional[List[dict]]:
     try:
-        return curve(values, key, [f for f in FAULTS if f.family in ("ground_truth", family)])
+        return curve(values, key, family_faults(family))
     except (KeyError, TypeError, ValueError):
         return None
 
