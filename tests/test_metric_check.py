@@ -69,6 +69,34 @@ def test_faults_are_the_issues_set_and_shift_moves_the_audio():
     assert Fault("jpeg", 50, 50).label == "jpeg 50" and Fault("pasted_face", 1, 1).label == "pasted_face"
 
 
+def test_a_remembered_face_embedding_is_the_one_dlib_computes(monkeypatch):
+    """identity's embeddings are remembered by the crop's bytes (metric-check scores each real crop
+    under every fault): a remembered one equals dlib's own pass, a changed crop is computed anew,
+    the memo stays bounded, and a caller's change to a returned array does not reach the memo."""
+    import cv2
+    from conftest import MEDIA
+
+    from lsbench import landmarks
+
+    face = np.ascontiguousarray(cv2.imread(str(MEDIA / "makeittalk/obama.jpg"))[..., ::-1])
+    box = (0, 0, face.shape[1] - 1, face.shape[0] - 1)
+    monkeypatch.setattr(landmarks, "_descriptors", {})
+    monkeypatch.setattr(landmarks, "DESCRIPTOR_MEMO", 2)
+    calls = []
+    compute = landmarks._compute_descriptor
+    monkeypatch.setattr(landmarks, "_compute_descriptor", lambda img, b: calls.append(1) or compute(img, b))
+    first = landmarks.face_descriptor(face, box)
+    first[:] = 0.0  # the caller's copy
+    again = landmarks.face_descriptor(face.copy(), box)
+    assert len(calls) == 1 and np.array_equal(again, compute(face, box)) and np.abs(again).sum() > 0
+    changed = face.copy()
+    changed[120:160, 80:180] //= 2  # a darker mouth region
+    other = landmarks.face_descriptor(changed, box)
+    assert len(calls) == 2 and np.array_equal(other, compute(changed, box)) and not np.array_equal(other, again)
+    landmarks.face_descriptor(face[:-1], box)
+    assert len(calls) == 3 and len(landmarks._descriptors) == 2
+
+
 @pytest.mark.slow
 def test_metric_check_on_real_clips(real_shards, tmp_path):
     """Two real clips, identity, PSNR and the weight-free energy sync: identity responds to the
