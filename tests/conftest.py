@@ -198,6 +198,24 @@ def voxceleb2_corpus(tmp_path_factory, shared):
 def real_shards(tmp_path_factory, shared):
     """Shards of two real test clips (LRS2 layout, cut from ../shared/media) made by the real
     preprocessing stages, without Ray: what `evaluate` reads."""
+    from corpora import SOURCES
+
+    return built_once(tmp_path_factory, "real_shards", lambda root: _build_real_shards(root, SOURCES[0], SOURCES[3]))
+
+
+@pytest.fixture(scope="session")
+def short_real_shards(tmp_path_factory, shared):
+    """real_shards' two speakers over 0.6 s each (15 frames): for the tests that score every model
+    several times over and assert only that the rows agree, so any real clip serves."""
+    from corpora import SOURCES
+
+    def build(root: Path) -> None:
+        _build_real_shards(root, (*SOURCES[0][:2], 0.6), (*SOURCES[3][:2], 0.6))
+
+    return built_once(tmp_path_factory, "short_real_shards", build)
+
+
+def _build_real_shards(root: Path, first, second) -> None:
     import pyarrow.parquet as pq
 
     from corpora import SOURCES, build_lrs2
@@ -206,16 +224,13 @@ def real_shards(tmp_path_factory, shared):
     from preprocess.schema import SHARD_SCHEMA
     from preprocess.stages import Config, process_batch
 
-    def build(root: Path) -> None:
-        build_lrs2(MEDIA, root, [SOURCES[1], SOURCES[4], SOURCES[0], SOURCES[4], SOURCES[3]])  # test: face_2, hdtf
-        refs = [r.to_dict() for r in LRS2(root / "mvlrs_v1").find_clips("test")]
-        table = process_batch({k: [r[k] for r in refs] for k in refs[0]}, DlibCascadeDetector(), None,
-                              Config(sync="none"))
-        assert table.column("ok").to_pylist() == [True, True], table.column("error_message").to_pylist()
-        (root / "shards").mkdir()
-        pq.write_table(table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA), root / "shards" / "part-0.parquet")
-
-    return built_once(tmp_path_factory, "real_shards", build)
+    build_lrs2(MEDIA, root, [SOURCES[1], SOURCES[4], first, SOURCES[4], second])  # the test split: first, second
+    refs = [r.to_dict() for r in LRS2(root / "mvlrs_v1").find_clips("test")]
+    table = process_batch({k: [r[k] for r in refs] for k in refs[0]}, DlibCascadeDetector(), None,
+                          Config(sync="none"))
+    assert table.column("ok").to_pylist() == [True, True], table.column("error_message").to_pylist()
+    (root / "shards").mkdir()
+    pq.write_table(table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA), root / "shards" / "part-0.parquet")
 
 
 @pytest.fixture(scope="session")

@@ -270,12 +270,12 @@ def test_wav2lip_filelist_pairs_lengths_and_skip_reasons(real_shards, tmp_path, 
 
 @pytest.mark.slow
 @RAY_GROUP
-def test_ray_workers_score_exactly_like_one_process(real_shards, tmp_path, weights_dir, ray_local):
+def test_ray_workers_score_exactly_like_one_process(short_real_shards, tmp_path, weights_dir, ray_local):
     """--workers 2 runs the same PairScorer in two Ray actors: same rows, same metrics, saved
     videos recorded relative to the results file. The test run's Ray was started before the weights
     were pointed at (as a notebook or an earlier command would): its workers get the driver's weight
     locations all the same."""
-    one = run("wav2lip", real_shards, tmp_path / "one", protocol="random-reference", workers=1, device="cpu",
+    one = run("wav2lip", short_real_shards, tmp_path / "one", protocol="random-reference", workers=1, device="cpu",
               save_videos=1)
     import os
 
@@ -284,7 +284,7 @@ def test_ray_workers_score_exactly_like_one_process(real_shards, tmp_path, weigh
         return os.environ.get("LSBENCH_WEIGHTS_DIR")
 
     assert ray_local.get(weights_dir_seen_by_a_worker.remote()) is None  # only evaluate's runtime_env brings it
-    two = run("wav2lip", real_shards, tmp_path / "two", protocol="random-reference", workers=2, device="cpu",
+    two = run("wav2lip", short_real_shards, tmp_path / "two", protocol="random-reference", workers=2, device="cpu",
               save_videos=1)
     key = lambda d: {r["clip_id"]: (r["audio_from"], r["n_frames"], r["metrics"]) for r in d["rows"]}  # noqa: E731
     assert key(one) == key(two)
@@ -433,14 +433,14 @@ def test_generated_full_frames_keep_the_source_size_and_paste_inside_the_boxes(r
 
 
 @pytest.mark.slow
-def test_fid_column_on_real_clips(real_shards, tmp_path, procedural_weights_with_fid, monkeypatch):
+def test_fid_column_on_real_clips(short_real_shards, tmp_path, procedural_weights_with_fid, monkeypatch):
     """FID of the evaluation crops (issue 15): ground truth against its own real crops is the Frechet distance
     pytorch-fid gives for those activations (near 0, computed like any row), a frozen frame is farther."""
     from lsbench.fid import fid_from_activations
 
     monkeypatch.setenv("LSBENCH_WEIGHTS_DIR", str(procedural_weights_with_fid))
-    gt = run("ground-truth", real_shards, tmp_path, metrics=["fid"], keep_activations=True)
-    still = run("static-frame", real_shards, tmp_path, metrics=["fid"])
+    gt = run("ground-truth", short_real_shards, tmp_path, metrics=["fid"], keep_activations=True)
+    still = run("static-frame", short_real_shards, tmp_path, metrics=["fid"])
     agg = gt["aggregates"]["fid"]
     assert gt["weights"]["fid_inception"]["state"] == "procedural" and gt["official_weights"] is False
     assert agg["ci95"] is None and agg["interval"].startswith("none: FID is a set statistic")

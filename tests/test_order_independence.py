@@ -57,16 +57,16 @@ def loaded_once():
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_rows_do_not_depend_on_order_or_workers(name, real_shards, tmp_path, weights_dir, loaded_once, ray_local,
+def test_rows_do_not_depend_on_order_or_workers(name, short_real_shards, tmp_path, weights_dir, loaded_once, ray_local,
                                                 monkeypatch):
     import torch
 
     monkeypatch.setattr(torch, "get_num_threads", torch.get_num_threads)  # restored after the test
     threads = torch.get_num_threads()
     try:
-        one = results.load(evaluate(name, real_shards, out=tmp_path / "one", workers=1, threads=1, **QUIET))
+        one = results.load(evaluate(name, short_real_shards, out=tmp_path / "one", workers=1, threads=1, **QUIET))
         assert all(r["status"] == "ok" for r in one["rows"]), [r.get("reason") for r in one["rows"]]
-        index = ShardIndex.open(real_shards, "test")
+        index = ShardIndex.open(short_real_shards, "test")
         protocol = RandomReference()
         producer = loaded_once(name, "cpu")
         _, pairs = plan_pairs(protocol, index, 0, None, producer.whole_clip_own_audio)
@@ -74,9 +74,9 @@ def test_rows_do_not_depend_on_order_or_workers(name, real_shards, tmp_path, wei
         scorer = PairScorer(producer, metrics, index, Settings(threads=1))
         backward = [scorer.score(p) for p in reversed(pairs)]
         assert _key(one["rows"]) == _key(backward)  # in the plan's order, then backwards: the same rows
-        two = results.load(evaluate(name, real_shards, out=tmp_path / "two", workers=2, threads=1, **QUIET))
+        two = results.load(evaluate(name, short_real_shards, out=tmp_path / "two", workers=2, threads=1, **QUIET))
         assert _key(two["rows"]) == _key(one["rows"])
-        limited = results.load(evaluate(name, real_shards, out=tmp_path / "lim", limit=1, threads=1, **QUIET))
+        limited = results.load(evaluate(name, short_real_shards, out=tmp_path / "lim", limit=1, threads=1, **QUIET))
     finally:
         torch.set_num_threads(threads)
     (row,) = limited["rows"]

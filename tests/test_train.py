@@ -22,18 +22,18 @@ def _mean(xs):
 
 
 @pytest.mark.slow
-def test_synctalkface_trains_resumes_and_generates(real_shards, tmp_path, weights_dir):
+def test_synctalkface_trains_resumes_and_generates(real_shards, short_real_shards, tmp_path, weights_dir):
     out = tmp_path / "stf"
     base = ["train", "--model", "synctalkface", "--data", str(real_shards), "--split", "test", "--out", str(out),
-            "--batch-size", "2", "--img-size", "96", "--lr", "5e-4", "--checkpoint-every", "8", "--device", "cpu",
+            "--batch-size", "2", "--img-size", "96", "--lr", "1e-3", "--checkpoint-every", "5", "--device", "cpu",
             "--no-progress"]
-    r = CliRunner().invoke(cli, base + ["--steps", "16"])
+    r = CliRunner().invoke(cli, base + ["--steps", "10"])
     assert r.exit_code == 0, r.output
     assert "sync loss is off" in r.output  # no expert given: said, not silently skipped
     log = losses(out)
-    assert [x["step"] for x in log] == list(range(1, 17))
+    assert [x["step"] for x in log] == list(range(1, 11))
     l1 = [x["l1"] for x in log]
-    assert _mean(l1[-5:]) < 0.85 * _mean(l1[:5]), l1  # the reconstruction loss falls
+    assert _mean(l1[-5:]) < 0.85 * _mean(l1[:5]), l1  # the reconstruction loss falls (0.77 here, 2026-12-05)
     assert all(np.isfinite(x["loss"]) for x in log)
 
     from lsbench.models.synctalkface_net import STFConfig, load_synctalkface
@@ -41,11 +41,11 @@ def test_synctalkface_trains_resumes_and_generates(real_shards, tmp_path, weight
     enc, dec, disc = load_synctalkface(out / "latest.ckpt", STFConfig(img_size=96))  # the authors' format
     assert enc.mem.key.shape == (96, 512)
 
-    r = CliRunner().invoke(cli, base + ["--steps", "18", "--resume"])
-    assert r.exit_code == 0 and "at step 16" in r.output, r.output
-    assert [x["step"] for x in losses(out)] == list(range(1, 19))
+    r = CliRunner().invoke(cli, base + ["--steps", "12", "--resume"])
+    assert r.exit_code == 0 and "at step 10" in r.output, r.output
+    assert [x["step"] for x in losses(out)] == list(range(1, 13))
 
-    doc = results.load(evaluate("synctalkface", real_shards, "random-reference", "test", out=tmp_path / "res",
+    doc = results.load(evaluate("synctalkface", short_real_shards, "random-reference", "test", out=tmp_path / "res",
                                 save_videos=1, progress=False, echo=lambda s: None, device="cpu",
                                 weights_path=out / "latest.ckpt"))
     assert doc["counts"]["scored"] == 2 and doc["official_weights"] is False
