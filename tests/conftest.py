@@ -235,7 +235,7 @@ def _build_real_shards(root: Path, first, second) -> None:
 
 @pytest.fixture(scope="session")
 def portrait_shards(tmp_path_factory, shared):
-    """MakeItTalk's portrait (makeittalk/obama.jpg) held still for 1.2 s over MakeItTalk's own
+    """MakeItTalk's portrait (makeittalk/obama.jpg) held still for 0.6 s over MakeItTalk's own
     example speech, as an LRS2-layout test clip, through the real preprocessing stages."""
     return built_once(tmp_path_factory, "portrait_shards", _build_portrait_shards)
 
@@ -251,7 +251,7 @@ def _build_portrait_shards(root: Path) -> None:
 
     clip = root / "portrait.mp4"
     ffmpeg("-loop", "1", "-i", str(MEDIA / "makeittalk/obama.jpg"), "-i", str(MEDIA / "makeittalk/M6_04_16k.wav"),
-           "-t", "1.2", "-vf", "scale=256:-2,fps=25", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           "-t", "0.6", "-vf", "scale=256:-2,fps=25", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
            "-ac", "1", "-ar", "16000", str(clip))
     refs = [ClipRef(clip_id=f"portrait/test/{i}", dataset="portrait", split="test", speaker_id="obama",
                     video_id=str(i), source_path=str(clip)).to_dict() for i in range(2)]
