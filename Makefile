@@ -38,7 +38,8 @@ check: setup shared
 	LSBENCH_SHARED=$(SHARED) LSBENCH_TEST_TIER=check $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow"
 
 # the whole suite on two workers; the tests that start Ray share one of them (xdist_group "ray"); one torch thread
-# per worker, so that the two workers do not fight over the two cores (-n 3 measured slower: 19:39 against 19:14)
+# per worker, so that the two workers do not fight over the two cores (-n 3 was measured slower: the Ray group,
+# beside two busy workers, became the whole run's length)
 test: setup browser shared
 	OMP_NUM_THREADS=1 LSBENCH_SHARED=$(SHARED) $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=20
 
