@@ -205,8 +205,9 @@ def real_shards(tmp_path_factory, shared):
 
 @pytest.fixture(scope="session")
 def short_real_shards(tmp_path_factory, shared):
-    """real_shards' two speakers over 0.6 s each (15 frames): for the tests that score every model
-    several times over and assert only that the rows agree, so any real clip serves."""
+    """real_shards' two speakers over 0.6 s each (15 frames): for the tests whose assertions hold for
+    any real clip (runs agree with each other, FID of a set against itself, a result's shape), and
+    which score a model several times over."""
     from corpora import SOURCES
 
     def build(root: Path) -> None:
