@@ -104,6 +104,7 @@ def _recognition():
 
 
 DESCRIPTOR_MEMO = 4096  # embeddings kept per process (1 KiB each), keyed by the crop's bytes
+_descriptors: Dict[tuple, np.ndarray] = {}  # in insertion order: the first is the one dropped next
 
 
 def face_descriptor(rgb: np.ndarray, box: tuple) -> np.ndarray:
@@ -123,9 +124,6 @@ def face_descriptor(rgb: np.ndarray, box: tuple) -> np.ndarray:
         if len(_descriptors) > DESCRIPTOR_MEMO:
             del _descriptors[next(iter(_descriptors))]  # the oldest
     return found.copy()
-
-
-_descriptors: Dict[tuple, np.ndarray] = {}
 
 
 def _compute_descriptor(img: np.ndarray, box: tuple) -> np.ndarray:
