@@ -204,12 +204,30 @@ def _write_lock(lock: Dict[str, dict]) -> None:
     os.replace(tmp, path)
 
 
+HASH_MEMO = 256  # files whose sha-256 a process remembers (an evaluate verifies the same few files again and again)
+SETTLED_NS = 2_000_000_000  # a file changed this recently is hashed, never remembered
+_hashes: Dict[tuple, str] = {}
+
+
 def sha256_file(path: Path) -> str:
+    """Remembered per process by the file's identity (device, inode, size, mtime, ctime), as git's index
+    remembers a file: provenance, verify and a loader each hash the same hundreds of MB, about 10% of an
+    evaluate. A write changes the ctime (which no user can set back); a file written within SETTLED_NS of
+    the hash is not remembered, since a same-size rewrite inside one timestamp tick would look unchanged."""
+    st = os.stat(path)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if key in _hashes:
+        return _hashes[key]
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(CHUNK), b""):
             h.update(block)
-    return h.hexdigest()
+    digest = h.hexdigest()
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_NS:
+        if len(_hashes) >= HASH_MEMO:
+            _hashes.pop(next(iter(_hashes)))
+        _hashes[key] = digest
+    return digest
 
 
 def pinned_sha256(s: WeightSpec) -> Optional[str]:

@@ -458,3 +458,31 @@ def test_files_a_pip_package_ships_are_managed_weights_that_never_download(tmp_p
     finally:
         landmarks._provenance.cache_clear()
         landmarks._checked.cache_clear()
+
+
+def test_a_remembered_file_hash_is_the_file_s_own(tmp_path, monkeypatch):
+    """sha256_file remembers a settled file by its identity: a second call reads nothing, a rewrite (a new
+    mtime/ctime) is hashed anew, a file written just now is never remembered (a same-size rewrite inside one
+    timestamp tick would keep its key), and the memo stays bounded."""
+    monkeypatch.setattr(W, "_hashes", {})
+    f = tmp_path / "w.pth"
+    first, second = os.urandom(3 << 20), os.urandom(3 << 20)
+    f.write_bytes(first)
+    assert W.sha256_file(f) == hashlib.sha256(first).hexdigest() and W._hashes == {}  # just written: not kept
+    f.write_bytes(second)  # same size, very likely the same timestamp tick: still seen
+    assert W.sha256_file(f) == hashlib.sha256(second).hexdigest()
+
+    monkeypatch.setattr(W, "SETTLED_NS", 0)  # as if the file were old
+    assert W.sha256_file(f) == hashlib.sha256(second).hexdigest() and len(W._hashes) == 1
+    reads = []
+    monkeypatch.setattr(W, "open", lambda *a, **k: reads.append(a) or open(*a, **k), raising=False)
+    assert W.sha256_file(f) == hashlib.sha256(second).hexdigest() and reads == []  # remembered: not read
+    f.write_bytes(first)
+    os.utime(f, ns=(1_000_000_000, 1_000_000_000))  # another mtime (and a new ctime): another file
+    assert W.sha256_file(f) == hashlib.sha256(first).hexdigest() and len(reads) == 1
+
+    monkeypatch.setattr(W, "HASH_MEMO", 2)
+    for i in range(3):
+        (tmp_path / f"{i}.bin").write_bytes(bytes([i]) * 10)
+        W.sha256_file(tmp_path / f"{i}.bin")
+    assert len(W._hashes) == 2
