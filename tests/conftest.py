@@ -4,6 +4,7 @@ tiny corpora and synthetic talking faces."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -73,13 +74,7 @@ def check_tier_starts_no_ray(monkeypatch):
         monkeypatch.setattr(ray, "init", refuse)
 
 
-@pytest.fixture(scope="session")
-def _ray_started():
-    return []
-
-
-@pytest.fixture
-def ray_local(_ray_started):
+def shared_ray():
     """The one in-process Ray instance of the test run (2 CPUs, no dashboard), started on first use
     without LSBENCH_WEIGHTS_DIR in its environment (actors must get the driver's weight locations
     from their runtime_env); tests do not shut it down."""
@@ -94,8 +89,22 @@ def ray_local(_ray_started):
         finally:
             if saved is not None:
                 os.environ["LSBENCH_WEIGHTS_DIR"] = saved
-        _ray_started.append(1)
     return ray
+
+
+@pytest.fixture
+def ray_local():
+    return shared_ray()
+
+
+def preprocess_cli(*args: str, own_ray: bool = False, timeout: int = 900, env=None, cwd=None, prefix=()):
+    """`lsbench preprocess ARGS --no-progress` in a subprocess. It joins the test run's Ray with
+    --ray-address (about 4 s less a run than starting and stopping a Ray of its own); own_ray: the
+    tests whose subject is that start, or whose workers must see the run's own environment (env, a
+    process tree to kill), let it start its own."""
+    extra = () if own_ray else ("--ray-address", shared_ray().get_runtime_context().gcs_address)
+    return subprocess.run([*prefix, sys.executable, "-m", "lsbench.cli", "preprocess", *args, "--no-progress", *extra],
+                          capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import RAY_GROUP, MEDIA
+from conftest import RAY_GROUP, MEDIA, preprocess_cli as run_cli
 
 from lsbench import media
 from lsbench.data import ShardDataset, decode_frames
@@ -30,9 +30,6 @@ from preprocess.stages import Config, aligned_ranges, process_batch
 pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI subprocess): one worker runs them all
 
 
-def run_cli(*args, timeout=600, env=None):
-    return subprocess.run([sys.executable, "-m", "lsbench.cli", "preprocess", *args, "--no-progress"],
-                          capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def read_out(out):
@@ -88,7 +85,7 @@ def test_a_ray_already_running_on_the_machine_does_not_capture_preprocess(lrs2_c
     try:
         assert up.returncode == 0, up.stderr[-2000:]
         p = run_cli("--dataset", "lrs2", "--root", str(root), "--out", str(tmp_path / "out"), "--sync", "none",
-                    "--limit", "2", "--workers", "1")
+                    "--limit", "2", "--workers", "1", own_ray=True)
     finally:
         for pid in _ray_processes() - before:  # that Ray only: the test run's own stays up
             try:
@@ -388,7 +385,7 @@ def test_bad_input_corpus_loses_nothing(tmp_path, shared):
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"}  # preprocess silences Ray's token notice itself
     p = run_cli("--dataset", "lrs2", "--root", str(tmp_path / "lrs2"), "--out", str(out), "--split", "test",
-                "--sync", "none", timeout=900, env=env)
+                "--sync", "none", timeout=900, env=env, own_ray=True)
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-3000:]
     printed = p.stdout + p.stderr
     assert "note: 1 clip(s) on disk are in no lrs2 split list and are not processed, e.g. main/stray/00001" in printed

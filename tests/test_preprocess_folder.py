@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,14 +19,9 @@ from preprocess import schema
 from preprocess.recipes.lrs2 import LRS2
 from preprocess.stages import Config, process_batch
 from preprocess.validate import validate_shards
-from conftest import RAY_GROUP
+from conftest import RAY_GROUP, preprocess_cli as run_cli
 
 pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI subprocess): one worker runs them all
-
-
-def run_cli(*args, cwd=None, timeout=900):
-    return subprocess.run([sys.executable, "-m", "lsbench.cli", "preprocess", *args, "--no-progress"],
-                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def test_the_schema_is_the_only_definition_of_a_row():

@@ -21,16 +21,11 @@ from preprocess import schema
 from preprocess.build import weight_state
 from preprocess.recipes.lrs2 import LRS2
 from preprocess.stages import Config, clip_boxes, process_batch
-from conftest import RAY_GROUP
+from conftest import RAY_GROUP, preprocess_cli as run_cli
 
 pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI subprocess): one worker runs them all
 
 README = Path(__file__).resolve().parents[1] / "docs" / "shards.md"  # the shard-column table lives there
-
-
-def run_cli(*args, prefix=(), timeout=900):
-    return subprocess.run([*prefix, sys.executable, "-m", "lsbench.cli", "preprocess", *args, "--no-progress"],
-                          capture_output=True, text=True, timeout=timeout)
 
 
 class AbsurdDetector:

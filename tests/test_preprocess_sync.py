@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import RAY_GROUP, MEDIA
+from conftest import RAY_GROUP, MEDIA, preprocess_cli as run_cli
 
 from preprocess.recipes.base import LayoutError
 from preprocess.recipes.lrs2 import LRS2
@@ -26,11 +24,6 @@ pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI s
 # demo videos, taken as in sync): 11 clips
 REAL = ["videoretalking/face_1.mp4", "videoretalking/face_2.mp4", "videoretalking/face_3.mp4",
         "syncnet_example/video.avi", "hdtf_sadtalker/WDA_AlexandriaOcasioCortez_000.mp4", "latentsync/demo1_video.mp4"]
-
-
-def run_cli(*args, timeout=900):
-    return subprocess.run([sys.executable, "-m", "lsbench.cli", "preprocess", *args, "--no-progress"],
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.slow
