@@ -7,13 +7,11 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import RAY_GROUP, MEDIA
+from conftest import RAY_GROUP, MEDIA, preprocess_cli
 
 from lsbench import media
 from lsbench.detectors.dlib_cascade import DlibCascadeDetector
@@ -160,10 +158,10 @@ exec {real} "$@"
 
 
 def _preprocess(root, out, path=None):
+    """With a shim: a Ray of the run's own, whose workers see the shim on PATH; without: the test run's Ray."""
     env = dict(os.environ, PATH=f"{path}:{os.environ['PATH']}" if path else os.environ["PATH"])
-    return subprocess.run([sys.executable, "-m", "lsbench.cli", "preprocess", "--dataset", "lrs2", "--root", str(root),
-                           "--out", str(out), "--sync", "none", "--workers", "2", "--no-progress"],
-                          capture_output=True, text=True, timeout=900, env=env)
+    return preprocess_cli("--dataset", "lrs2", "--root", str(root), "--out", str(out), "--sync", "none",
+                          "--workers", "2", env=env, own_ray=path is not None)
 
 
 def test_ffprobe_failing_midway_stops_the_run_and_resume_finishes(lrs2_corpus, tmp_path):
