@@ -12,6 +12,7 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from conftest import RAY_GROUP
 
 from lsbench import media
 from lsbench.cli import cli
@@ -140,6 +141,7 @@ def test_an_unreadable_annotation_line_is_named(tmp_path):
 
 
 @pytest.mark.slow
+@RAY_GROUP  # the test run's one Ray, on the worker that runs every Ray test (not a second instance)
 def test_preprocess_and_evaluate_run_on_hdtf(shared, tmp_path, ray_local):
     """The whole command on the official layout: the good stretches become shards (kept, none lost),
     the bad window and the absent video errors rows; the card records the split; evaluate scores it."""
@@ -165,6 +167,7 @@ def test_preprocess_and_evaluate_run_on_hdtf(shared, tmp_path, ray_local):
 
 
 @pytest.mark.slow
+@RAY_GROUP  # the test run's one Ray, on the worker that runs every Ray test (not a second instance)
 def test_preprocess_runs_on_lrs3(shared, tmp_path, ray_local):
     root = tmp_path / "lrs3"
     for spk, src, start in (("0Fi83BHQsMA", "videoretalking/face_2.mp4", 0.0), ("0JGarsZE1rk", AOC, 2.0)):
