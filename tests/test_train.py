@@ -27,13 +27,13 @@ def test_synctalkface_trains_resumes_and_generates(real_shards, short_real_shard
     base = ["train", "--model", "synctalkface", "--data", str(real_shards), "--split", "test", "--out", str(out),
             "--batch-size", "2", "--img-size", "96", "--lr", "1e-3", "--checkpoint-every", "5", "--device", "cpu",
             "--no-progress"]
-    r = CliRunner().invoke(cli, base + ["--steps", "10"])
+    r = CliRunner().invoke(cli, base + ["--steps", "6"])
     assert r.exit_code == 0, r.output
     assert "sync loss is off" in r.output  # no expert given: said, not silently skipped
     log = losses(out)
-    assert [x["step"] for x in log] == list(range(1, 11))
+    assert [x["step"] for x in log] == list(range(1, 7))
     l1 = [x["l1"] for x in log]
-    assert _mean(l1[-5:]) < 0.85 * _mean(l1[:5]), l1  # the reconstruction loss falls (0.77 here, 2026-12-05)
+    assert _mean(l1[-3:]) < 0.85 * _mean(l1[:3]), l1  # the reconstruction loss falls (0.73 here, 2026-12-05)
     assert all(np.isfinite(x["loss"]) for x in log)
 
     from lsbench.models.synctalkface_net import STFConfig, load_synctalkface
@@ -41,9 +41,9 @@ def test_synctalkface_trains_resumes_and_generates(real_shards, short_real_shard
     enc, dec, disc = load_synctalkface(out / "latest.ckpt", STFConfig(img_size=96))  # the authors' format
     assert enc.mem.key.shape == (96, 512)
 
-    r = CliRunner().invoke(cli, base + ["--steps", "12", "--resume"])
-    assert r.exit_code == 0 and "at step 10" in r.output, r.output
-    assert [x["step"] for x in losses(out)] == list(range(1, 13))
+    r = CliRunner().invoke(cli, base + ["--steps", "8", "--resume"])
+    assert r.exit_code == 0 and "at step 6" in r.output, r.output
+    assert [x["step"] for x in losses(out)] == list(range(1, 9))
 
     doc = results.load(evaluate("synctalkface", short_real_shards, "random-reference", "test", out=tmp_path / "res",
                                 save_videos=1, progress=False, echo=lambda s: None, device="cpu",
