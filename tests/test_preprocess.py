@@ -219,8 +219,9 @@ def test_kill_and_restart_loses_and_duplicates_nothing(lrs2_corpus, lrs2_run, tm
     clean = sorted(pd.read_parquet(clean_out / "shards")["clip_id"])
     out = tmp_path / "killed"
     rng = random.Random(0)
-    args = [sys.executable, "-m", "lsbench.cli", "preprocess", "--dataset", "lrs2", "--root", str(root), "--out", str(out),
-            "--sync", "none", "--shard-rows", "1", "--workers", "1", "--no-progress"]
+    opts = ["--dataset", "lrs2", "--root", str(root), "--out", str(out), "--sync", "none", "--shard-rows", "1",
+            "--workers", "1"]
+    args = [sys.executable, "-m", "lsbench.cli", "preprocess", *opts, "--no-progress"]
     kills = 0
     for _ in range(3):
         before = _ray_processes()
@@ -238,7 +239,7 @@ def test_kill_and_restart_loses_and_duplicates_nothing(lrs2_corpus, lrs2_run, tm
             except ProcessLookupError:
                 pass
     assert kills >= 1
-    p = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    p = run_cli(*opts, timeout=600)  # the run that finishes joins the test run's Ray (the killed ones had their own)
     assert p.returncode == 0, p.stderr[-2000:]
     for f in list((out / "shards").glob("*")) + list((out / "errors").glob("*")):
         assert not f.name.startswith("."), f"temporary file left visible: {f}"
