@@ -31,8 +31,6 @@ from preprocess.stages import Config, aligned_ranges, process_batch
 pytestmark = [RAY_GROUP, pytest.mark.slow]  # they start Ray (here or in a CLI subprocess): one worker runs them all
 
 
-
-
 def read_out(out):
     shards = pd.read_parquet(out / "shards") if list((out / "shards").glob("*.parquet")) else pd.DataFrame()
     errors = pd.read_parquet(out / "errors") if list((out / "errors").glob("*.parquet")) else pd.DataFrame()
@@ -253,18 +251,23 @@ def test_kill_and_restart_loses_and_duplicates_nothing(lrs2_corpus, lrs2_run, tm
     assert sorted(ids) == clean
 
 
-def _ray_processes() -> set:
+def _ps_args() -> dict:
+    """{pid: command line} of every process but the ps that lists them."""
     lines = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout.splitlines()[1:]
+    return {int(pid): rest[0] if rest else "" for pid, *rest in (line.split(None, 1) for line in lines)
+            if not (rest and rest[0].startswith("ps -eo"))}
+
+
+def _ray_processes() -> set:
     marks = ("raylet", "gcs_server", "ray::", "default_worker", "log_monitor", "dashboard", "runtime_env", "/ray/")
-    return {int(line.split()[0]) for line in lines if any(m in line for m in marks) and "ps -eo" not in line}
+    return {pid for pid, args in _ps_args().items() if any(m in args for m in marks)}
 
 
 def _session_processes(driver: int) -> set:
     """Processes of the Ray session a driver started: Ray names the session folder after the driver's pid
     (session_<date>_<time>_<n>_<pid>), and its daemons carry that folder in their arguments."""
-    lines = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout.splitlines()[1:]
     mark = re.compile(rf"/session_[0-9_-]+_{driver}(/|\s|$)|session-name=session_[0-9_-]+_{driver}(\s|$)")
-    return {int(line.split()[0]) for line in lines if mark.search(line) and "ps -eo" not in line}
+    return {pid for pid, args in _ps_args().items() if mark.search(args)}
 
 
 def _clip_processors_under(root: int) -> list[int]:
