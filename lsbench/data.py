@@ -40,9 +40,12 @@ def shard_root(path: "str | Path") -> Path:
 
 
 def _list_shard_files(p: Path) -> List[Path]:
+    """The *.parquet files of OUT/shards (OUT or OUT/shards named, as shard_root reads it), of a plain
+    folder of shard files, or the one file named."""
     if p.is_file():
         return [p]
-    files = sorted((p / "shards").glob("*.parquet")) if (p / "shards").is_dir() else sorted(p.glob("*.parquet"))
+    shards = shard_root(p) / "shards"
+    files = sorted((shards if shards.is_dir() else p).glob("*.parquet"))
     if not files:
         raise FileNotFoundError(f"{p}: no shard files (*.parquet or shards/*.parquet)")
     return files

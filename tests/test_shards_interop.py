@@ -76,3 +76,29 @@ print(json.dumps({{"n": len(ds), "columns": ds.column_names, "frames": sum(ds["n
     assert got["frames"] == sum(f for _, f in expected.values())
     n = got["first"][1]
     assert got["first"] == [n, n, 2 * 640 * n, 80] and got["crop"] == [96, 96, 3]
+
+
+def test_lsbench_finds_the_same_files_from_every_folder_form(shard_folder, tmp_path):
+    """OUT and OUT/shards name the same files (one rule, data.shard_root), a plain folder of shard files
+    and one file are read as given, and a build folder that is itself called `shards` is not mistaken
+    for its own shards/ folder."""
+    import shutil
+
+    from lsbench import data
+
+    out, _ = shard_folder
+    files = sorted((out / "shards").glob("*.parquet"))
+    assert data.shard_root(out / "shards") == out and data.shard_root(out) == out
+    assert data.check_shards(out) == data.check_shards(out / "shards") == files
+    assert data.check_shards(files[1]) == [files[1]]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    shutil.copy(files[0], plain / files[0].name)
+    assert data.check_shards(plain) == [plain / files[0].name]
+    named = tmp_path / "shards"  # a build folder named "shards": OUT itself, holding OUT/shards
+    shutil.copytree(out / "shards", named / "shards")
+    assert data.shard_root(named) == named
+    assert data.check_shards(named) == [named / "shards" / f.name for f in files]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"empty: no shard files"):
+        data.check_shards(tmp_path / "empty")
