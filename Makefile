@@ -35,7 +35,7 @@ demo: setup
 
 # glibc malloc settings for the test runs: by default each buffer above the mmap threshold (128 KB at start, at most
 # 32 MB: torch activations, decoded frames) is mmap'd, handed back to the kernel on free and faulted in and zeroed
-# again for the next; kept in the heap instead, the suite spent 13% of its CPU in the kernel instead of 16%, and
+# again for the next; kept in the heap instead, the suite spent 14% of its CPU in the kernel instead of 16%, and
 # `make test` took 14 min 37 s instead of 16 min 8-20 s (2026-12-05; docs/benchmarks.md)
 MALLOC := MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456
 
