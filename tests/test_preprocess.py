@@ -247,35 +247,32 @@ def test_kill_and_restart_loses_and_duplicates_nothing(lrs2_corpus, lrs2_run, tm
     assert sorted(ids) == clean
 
 
-def _ps_args() -> dict:
-    """{pid: command line} of every process but the ps that lists them."""
-    lines = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout.splitlines()[1:]
-    return {int(pid): rest[0] if rest else "" for pid, *rest in (line.split(None, 1) for line in lines)
-            if not (rest and rest[0].startswith("ps -eo"))}
+def _ps() -> dict:
+    """{pid: (parent pid, command line)} of every process but the ps that lists them."""
+    lines = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout.splitlines()[1:]
+    fields = (line.split(None, 2) for line in lines)
+    rows = ((int(pid), int(ppid), rest[0] if rest else "") for pid, ppid, *rest in fields)
+    return {pid: (ppid, args) for pid, ppid, args in rows if not args.startswith("ps -eo")}
 
 
 def _ray_processes() -> set:
     marks = ("raylet", "gcs_server", "ray::", "default_worker", "log_monitor", "dashboard", "runtime_env", "/ray/")
-    return {pid for pid, args in _ps_args().items() if any(m in args for m in marks)}
+    return {pid for pid, (_, args) in _ps().items() if any(m in args for m in marks)}
 
 
 def _clip_processors_under(root: int) -> list[int]:
     """ClipProcessor workers in the process tree of `root` (the preprocess run), never another
     test's Ray: under xdist a second run may have its own ClipProcessor at the same time."""
-    rows = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout.splitlines()[1:]
-    parent, args = {}, {}
-    for line in rows:
-        pid, ppid, *rest = line.split(None, 2)
-        parent[int(pid)], args[int(pid)] = int(ppid), rest[0] if rest else ""
+    table = _ps()
 
     def under(pid: int) -> bool:
         while pid > 1:
             if pid == root:
                 return True
-            pid = parent.get(pid, 1)
+            pid = table[pid][0] if pid in table else 1
         return False
 
-    return [pid for pid, a in args.items() if "ClipProcessor" in a and "ps -eo" not in a and under(pid)]
+    return [pid for pid, (_, args) in table.items() if "ClipProcessor" in args and under(pid)]
 
 
 def test_killing_a_ray_worker_mid_run_loses_nothing(lrs2_corpus, lrs2_run, tmp_path):
